@@ -1,0 +1,51 @@
+// swift-tools-version: 6.0
+// gfp: generative-model fingerprinting in Swift. See README.md and Docs/architecture.md.
+import PackageDescription
+
+let package = Package(
+    name: "gfp",
+    products: [
+        .library(name: "Tensor", targets: ["Tensor"]),
+        .library(name: "NN", targets: ["NN"]),
+        .library(name: "Imaging", targets: ["Imaging"]),
+        .library(name: "Forensics", targets: ["Forensics"]),
+        .library(name: "Stego", targets: ["Stego"]),
+        .library(name: "ScalableGAN", targets: ["ScalableGAN"]),
+        .library(name: "Attribution", targets: ["Attribution"]),
+        .executable(name: "gfp", targets: ["gfp-cli"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Thin system-library shims: a module map and a one-line header each, nothing else.
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg",
+                       providers: [.apt(["libjpeg-dev"])]),
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
+                       providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+
+        .target(name: "Tensor", dependencies: ["CDNNL", "CBLAS"]),
+        .target(name: "NN", dependencies: ["Tensor", "CHDF5"]),
+        .target(name: "Imaging", dependencies: ["Tensor", "CPNG", "CJPEG", "CZlib"]),
+        .target(name: "Forensics", dependencies: ["Tensor", "NN", "Imaging"]),
+        .target(name: "Stego", dependencies: ["Tensor", "NN", "Imaging", "Forensics"]),
+        .target(name: "ScalableGAN", dependencies: ["Tensor", "NN", "Imaging", "Forensics"]),
+        .target(name: "Attribution", dependencies: ["Tensor", "NN", "Imaging", "Forensics"]),
+        .executableTarget(
+            name: "gfp-cli",
+            dependencies: [
+                "Tensor", "NN", "Imaging", "Forensics", "Stego", "ScalableGAN", "Attribution",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        // One test target per library target; the others arrive with their modules' code.
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"], resources: [.copy("Fixtures")]),
+    ]
+)

@@ -1,0 +1,1 @@
+// The Attribution module: its public API arrives with its issue (see README.md, Status).

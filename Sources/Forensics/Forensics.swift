@@ -1,0 +1,1 @@
+// The Forensics module: its public API arrives with its issue (see README.md, Status).

@@ -1,0 +1,1 @@
+// The NN module: its public API arrives with its issue (see README.md, Status).

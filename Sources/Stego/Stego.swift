@@ -1,0 +1,1 @@
+// The Stego module: its public API arrives with its issue (see README.md, Status).

@@ -1,0 +1,159 @@
+/// Broadcasting element-wise arithmetic, comparisons and selection.
+extension Tensor {
+    /// Applies `op` element-wise to `a` and `b` broadcast together (no autograd recording).
+    @inline(__always)
+    static func broadcastKernel(_ a: Tensor, _ b: Tensor, _ name: String,
+                                _ op: (Float, Float) -> Float) -> Tensor {
+        guard let shape = broadcastShape(a.shape, b.shape) else {
+            preconditionFailure("\(name): shapes \(a.shape) and \(b.shape) do not broadcast")
+        }
+        let pa = a.storage.pointer, pb = b.storage.pointer
+        return Tensor(shape: shape) { out in
+            let po = out.baseAddress!
+            if a.shape == b.shape {
+                parallelRanges(out.count) { r in for i in r { po[i] = op(pa[i], pb[i]) } }
+            } else if b.count == 1 && a.count == out.count {
+                let s = pb[0]
+                parallelRanges(out.count) { r in for i in r { po[i] = op(pa[i], s) } }
+            } else if a.count == 1 && b.count == out.count {
+                let s = pa[0]
+                parallelRanges(out.count) { r in for i in r { po[i] = op(s, pb[i]) } }
+            } else {
+                let loop = StridedLoop(shape: shape, strides: [contiguousStrides(shape),
+                                                               broadcastStrides(a.shape, to: shape),
+                                                               broadcastStrides(b.shape, to: shape)])
+                let n = loop.rowLength, sa = loop.rowStride(1), sb = loop.rowStride(2)
+                let rowsPerChunk = Swift.max(1, (1 << 15) / Swift.max(n, 1))
+                let chunks = (loop.rowCount + rowsPerChunk - 1) / rowsPerChunk
+                parallelRanges(chunks, grain: 1) { chunkRange in
+                    let rows = (chunkRange.lowerBound * rowsPerChunk)..<Swift.min(loop.rowCount, chunkRange.upperBound * rowsPerChunk)
+                    loop.forEachRow(in: rows) { _, offsets in
+                        let o = po + offsets[0], x = pa + offsets[1], y = pb + offsets[2]
+                        if sa == 1 && sb == 1 {
+                            for i in 0..<n { o[i] = op(x[i], y[i]) }
+                        } else if sa == 1 && sb == 0 {
+                            let s = y[0]
+                            for i in 0..<n { o[i] = op(x[i], s) }
+                        } else if sa == 0 && sb == 1 {
+                            let s = x[0]
+                            for i in 0..<n { o[i] = op(s, y[i]) }
+                        } else {
+                            for i in 0..<n { o[i] = op(x[i * sa], y[i * sb]) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reduces a broadcast gradient back to `shape` by summing over the broadcast dimensions.
+    public func summed(toShape target: [Int]) -> Tensor {
+        if shape == target { return self }
+        precondition(target.count <= rank, "cannot reduce shape \(shape) to \(target)")
+        let lead = rank - target.count
+        var axes = Array(0..<lead)
+        for (i, extent) in target.enumerated() where extent == 1 && shape[lead + i] != 1 {
+            axes.append(lead + i)
+        }
+        return sum(alongAxes: axes).reshaped(to: target)
+    }
+
+    public static func + (a: Tensor, b: Tensor) -> Tensor {
+        record("add", output: broadcastKernel(a, b, "add", +), inputs: [a, b]) { g, _, _ in
+            [g.summed(toShape: a.shape), g.summed(toShape: b.shape)]
+        }
+    }
+
+    public static func - (a: Tensor, b: Tensor) -> Tensor {
+        record("subtract", output: broadcastKernel(a, b, "subtract", -), inputs: [a, b]) { g, _, needed in
+            [g.summed(toShape: a.shape), needed[1] ? (-g).summed(toShape: b.shape) : nil]
+        }
+    }
+
+    public static func * (a: Tensor, b: Tensor) -> Tensor {
+        record("multiply", output: broadcastKernel(a, b, "multiply", *), inputs: [a, b]) { g, _, needed in
+            [needed[0] ? (g * b).summed(toShape: a.shape) : nil,
+             needed[1] ? (g * a).summed(toShape: b.shape) : nil]
+        }
+    }
+
+    public static func / (a: Tensor, b: Tensor) -> Tensor {
+        record("divide", output: broadcastKernel(a, b, "divide", /), inputs: [a, b]) { g, _, needed in
+            [needed[0] ? (g / b).summed(toShape: a.shape) : nil,
+             needed[1] ? (-(g * a) / (b * b)).summed(toShape: b.shape) : nil]
+        }
+    }
+
+    public static prefix func - (a: Tensor) -> Tensor {
+        record("negate", output: a.mapKernel { -$0 }, inputs: [a]) { g, _, _ in [-g] }
+    }
+
+    public static func + (a: Tensor, b: Float) -> Tensor { a + Tensor(b) }
+    public static func + (a: Float, b: Tensor) -> Tensor { Tensor(a) + b }
+    public static func - (a: Tensor, b: Float) -> Tensor { a - Tensor(b) }
+    public static func - (a: Float, b: Tensor) -> Tensor { Tensor(a) - b }
+    public static func * (a: Tensor, b: Float) -> Tensor { a * Tensor(b) }
+    public static func * (a: Float, b: Tensor) -> Tensor { Tensor(a) * b }
+    public static func / (a: Tensor, b: Float) -> Tensor { a / Tensor(b) }
+    public static func / (a: Float, b: Tensor) -> Tensor { Tensor(a) / b }
+    public static func += (a: inout Tensor, b: Tensor) { a = a + b }
+    public static func -= (a: inout Tensor, b: Tensor) { a = a - b }
+    public static func *= (a: inout Tensor, b: Tensor) { a = a * b }
+
+    /// Element-wise maximum of two broadcast tensors (ties send the gradient to `self`).
+    public func maximum(_ other: Tensor) -> Tensor {
+        let a = self, b = other
+        return Tensor.record("maximum", output: Tensor.broadcastKernel(a, b, "maximum") { Swift.max($0, $1) },
+                             inputs: [a, b]) { g, _, _ in
+            let mask = a.isGreaterOrEqual(to: b)
+            return [(g * mask).summed(toShape: a.shape), (g * (1 - mask)).summed(toShape: b.shape)]
+        }
+    }
+
+    /// Element-wise minimum of two broadcast tensors (ties send the gradient to `self`).
+    public func minimum(_ other: Tensor) -> Tensor {
+        let a = self, b = other
+        return Tensor.record("minimum", output: Tensor.broadcastKernel(a, b, "minimum") { Swift.min($0, $1) },
+                             inputs: [a, b]) { g, _, _ in
+            let mask = a.isLessOrEqual(to: b)
+            return [(g * mask).summed(toShape: a.shape), (g * (1 - mask)).summed(toShape: b.shape)]
+        }
+    }
+
+    // MARK: Comparisons (results are 0/1 masks and are not differentiable)
+
+    /// 1 where `self > other`, else 0.
+    public func isGreater(than other: Tensor) -> Tensor { Tensor.broadcastKernel(self, other, "isGreater") { $0 > $1 ? 1 : 0 } }
+    /// 1 where `self >= other`, else 0.
+    public func isGreaterOrEqual(to other: Tensor) -> Tensor { Tensor.broadcastKernel(self, other, "isGreaterOrEqual") { $0 >= $1 ? 1 : 0 } }
+    /// 1 where `self < other`, else 0.
+    public func isLess(than other: Tensor) -> Tensor { Tensor.broadcastKernel(self, other, "isLess") { $0 < $1 ? 1 : 0 } }
+    /// 1 where `self <= other`, else 0.
+    public func isLessOrEqual(to other: Tensor) -> Tensor { Tensor.broadcastKernel(self, other, "isLessOrEqual") { $0 <= $1 ? 1 : 0 } }
+    /// 1 where `self == other`, else 0.
+    public func isEqual(to other: Tensor) -> Tensor { Tensor.broadcastKernel(self, other, "isEqual") { $0 == $1 ? 1 : 0 } }
+    /// 1 where `self > value`, else 0.
+    public func isGreater(than value: Float) -> Tensor { isGreater(than: Tensor(value)) }
+    /// 1 where `self < value`, else 0.
+    public func isLess(than value: Float) -> Tensor { isLess(than: Tensor(value)) }
+
+    /// Picks `a` where `condition` is non-zero and `b` elsewhere, all three broadcast together.
+    /// Differentiable with respect to `a` and `b`.
+    public static func select(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
+        guard let ab = broadcastShape(a.shape, b.shape), let shape = broadcastShape(condition.shape, ab) else {
+            preconditionFailure("select: shapes \(condition.shape), \(a.shape), \(b.shape) do not broadcast")
+        }
+        let c = condition.detached().expanded(to: shape)
+        let x = a.detached().expanded(to: shape), y = b.detached().expanded(to: shape)
+        let pc = c.storage.pointer, px = x.storage.pointer, py = y.storage.pointer
+        let output = Tensor(shape: shape) { out in
+            let po = out.baseAddress!
+            parallelRanges(out.count) { r in for i in r { po[i] = pc[i] != 0 ? px[i] : py[i] } }
+        }
+        return record("select", output: output, inputs: [a, b]) { g, _, needed in
+            let zero = Tensor(0)
+            return [needed[0] ? select(c, g, zero).summed(toShape: a.shape) : nil,
+                    needed[1] ? select(c, zero, g).summed(toShape: b.shape) : nil]
+        }
+    }
+}
