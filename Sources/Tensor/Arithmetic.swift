@@ -46,6 +46,17 @@ extension Tensor {
         }
     }
 
+    /// Adds `other` (same shape) into this tensor's elements, without recording, copying the
+    /// storage first only if it is shared.
+    mutating func addInPlace(_ other: Tensor) {
+        precondition(shape == other.shape, "addInPlace: \(shape) vs \(other.shape)")
+        let source = other.storage.pointer
+        withUnsafeMutableBufferPointer { buffer in
+            let target = buffer.baseAddress!
+            parallelRanges(buffer.count) { range in for i in range { target[i] += source[i] } }
+        }
+    }
+
     /// Reduces a broadcast gradient back to `shape` by summing over the broadcast dimensions.
     public func summed(toShape target: [Int]) -> Tensor {
         if shape == target { return self }

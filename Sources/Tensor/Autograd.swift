@@ -96,7 +96,7 @@ extension Tensor {
         for node in order where node.isLeaf {
             guard let g = grads[ObjectIdentifier(node)] else { continue }
             node.accumulated.withLock { current in
-                current = withoutGradients { current.map { $0 + g } ?? g }
+                if current == nil { current = g.detached() } else { current!.addInPlace(g) }
             }
         }
     }
