@@ -28,7 +28,7 @@ release: deps
 ## test: deps, build and the whole test suite.
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --disable-swift-testing
 
 ## demo: the main end-to-end job (see README.md, Status, for what it runs today).
 demo: release

@@ -82,3 +82,28 @@ final class TensorBasicsTests: XCTestCase {
         XCTAssertTrue(bits.scalars.allSatisfy { $0 == 0 || $0 == 1 })
     }
 }
+
+/// Reductions large enough to take the multi-threaded path, against Double-precision sums.
+final class LargeReductionTests: XCTestCase {
+    func testParallelReductionsMatchDoubleSums() {
+        var generator = SeededGenerator(seed: 8)
+        let x = Tensor.normal([16, 8, 64, 64], using: &generator)
+        let values = x.scalars
+        XCTAssertEqual(Double(x.sum().scalar), values.reduce(0.0) { $0 + Double($1) }, accuracy: 0.05)
+        XCTAssertEqual(x.max().scalar, values.max()!)
+        XCTAssertEqual(x.min().scalar, values.min()!)
+        // Per channel over batch and space (a bias gradient): rows of different outputs interleave.
+        let perChannel = x.sum(alongAxes: [0, 2, 3]).scalars
+        for c in 0..<8 {
+            var expected = 0.0
+            for n in 0..<16 { for i in 0..<4096 { expected += Double(values[(n * 8 + c) * 4096 + i]) } }
+            XCTAssertEqual(Double(perChannel[c]), expected, accuracy: 0.01)
+        }
+        // Over the batch only: every row accumulates into a distinct output row.
+        let overBatch = x.sum(alongAxes: [0]).scalars
+        for i in stride(from: 0, to: 8 * 4096, by: 331) {
+            let expected = (0..<16).reduce(0.0) { $0 + Double(values[$1 * 8 * 4096 + i]) }
+            XCTAssertEqual(Double(overBatch[i]), expected, accuracy: 1e-4)
+        }
+    }
+}
