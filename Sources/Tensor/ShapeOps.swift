@@ -180,3 +180,29 @@ extension Tensor {
         return a
     }
 }
+
+extension Tensor {
+    /// The elements in reverse order along each of `axes` (a spatial flip for `[2, 3]` of NCHW).
+    public func reversed(alongAxes axes: [Int]) -> Tensor {
+        let flip = Set(axes.map(normalizedAxis))
+        if flip.isEmpty { return self }
+        let strides = contiguousStrides(shape)
+        // Reading with negative strides from the far end of each flipped axis.
+        var base = 0
+        var sourceStrides = strides
+        for axis in flip {
+            base += (shape[axis] - 1) * strides[axis]
+            sourceStrides[axis] = -strides[axis]
+        }
+        let loop = StridedLoop(shape: shape, strides: [strides, sourceStrides])
+        let src = storage.pointer + base
+        let output = Tensor(shape: shape) { out in
+            let po = out.baseAddress!, n = loop.rowLength, s = loop.rowStride(1)
+            loop.forEachRow(in: 0..<loop.rowCount) { _, offsets in
+                let o = po + offsets[0], x = src + offsets[1]
+                for i in 0..<n { o[i] = x[i * s] }
+            }
+        }
+        return Tensor.record("reverse", output: output, inputs: [self]) { g, _, _ in [g.reversed(alongAxes: axes)] }
+    }
+}

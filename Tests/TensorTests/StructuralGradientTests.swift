@@ -8,6 +8,7 @@ final class StructuralGradientTests: XCTestCase {
         assertGradientsMatchFiniteDifferences([a]) { $0[0].reshaped(to: [6, -1]) }
         assertGradientsMatchFiniteDifferences([a]) { $0[0].permuted([2, 0, 1]) }
         assertGradientsMatchFiniteDifferences([a]) { $0[0].transposed() }
+        assertGradientsMatchFiniteDifferences([a]) { $0[0].reversed(alongAxes: [0, 2]) }
         assertGradientsMatchFiniteDifferences([a]) { $0[0].sliced(1..<3, alongAxis: 1) }
         assertGradientsMatchFiniteDifferences([a]) { $0[0].padded([(1, 0), (0, 2)], value: 0.5) }
         assertGradientsMatchFiniteDifferences([a]) { $0[0].padded([(1, -1), (-2, 1)]) }

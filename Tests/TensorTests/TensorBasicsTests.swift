@@ -48,6 +48,8 @@ final class TensorBasicsTests: XCTestCase {
                        [1, 5, 3, 1, 4, 2, 6, 4])
         XCTAssertEqual(x.padded([(0, 0), (1, 0)], value: -1).scalars, [-1, 1, 5, 3, -1, 4, 2, 6])
         XCTAssertEqual(x.reshaped(to: [3, -1]).shape, [3, 2])
+        XCTAssertEqual(x.reversed(alongAxes: [1]).scalars, [3, 5, 1, 6, 2, 4])
+        XCTAssertEqual(x.reversed(alongAxes: [0, 1]).scalars, [6, 2, 4, 3, 5, 1])
     }
 
     func testStableLogSumExpAndBCE() {
