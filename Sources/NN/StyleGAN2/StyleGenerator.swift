@@ -1,0 +1,67 @@
+import Tensor
+
+/// A StyleGAN2 generator for unconditional image synthesis: `z` is normalised (pixel norm),
+/// mapped to a style `w` used by every synthesis layer, and also enters the 4×4 input block.
+///
+/// This is the GAN that the training-data fingerprinting method trains on (fingerprinted or
+/// clean) data and that the attribution method instantiates several times.
+public final class StyleGenerator: Module {
+    /// The architecture, stored with checkpoints.
+    public struct Configuration: Codable, Hashable, Sendable {
+        public var resolution: Int
+        public var imageChannels: Int
+        public var latentDimension: Int
+        public var styleDimension: Int
+        public var mappingDepth: Int
+        public var channels: ChannelSchedule
+
+        public init(resolution: Int, imageChannels: Int = 3, latentDimension: Int = 128, styleDimension: Int = 128,
+                    mappingDepth: Int = 4, channels: ChannelSchedule = ChannelSchedule(base: 2048, maximum: 256)) {
+            self.resolution = resolution
+            self.imageChannels = imageChannels
+            self.latentDimension = latentDimension
+            self.styleDimension = styleDimension
+            self.mappingDepth = mappingDepth
+            self.channels = channels
+        }
+    }
+
+    public let mapping: MappingNetwork
+    public let synthesis: SynthesisNetwork
+    public let configuration: Configuration
+
+    public init(_ configuration: Configuration, generator: inout SeededGenerator) {
+        self.configuration = configuration
+        mapping = MappingNetwork(inputCount: configuration.latentDimension, width: configuration.styleDimension,
+                                 outputCount: configuration.styleDimension, depth: configuration.mappingDepth,
+                                 generator: &generator)
+        synthesis = SynthesisNetwork(resolution: configuration.resolution, latentDimension: configuration.latentDimension,
+                                     styleDimension: configuration.styleDimension, imageChannels: configuration.imageChannels,
+                                     channels: configuration.channels, generator: &generator)
+        super.init()
+    }
+
+    /// A new generator with the same architecture and weights.
+    public func copy() -> StyleGenerator {
+        var unused = SeededGenerator(seed: 0)
+        let clone = StyleGenerator(configuration, generator: &unused)
+        try! clone.copyParameters(from: self)   // same configuration: same keys and shapes
+        return clone
+    }
+
+    /// Draws latents `[N, latentDimension]` from N(0, 1).
+    public func sampleLatents(_ count: Int, generator: inout SeededGenerator) -> Tensor {
+        Tensor.normal([count, configuration.latentDimension], using: &generator)
+    }
+
+    /// The style `w` of each latent, `[N, styleDimension]`.
+    public func styles(for latents: Tensor) -> Tensor {
+        let normalized = latents * (latents.square().mean(alongAxes: [1], keepingDimensions: true) + 1e-8).rsqrt()
+        return mapping(normalized)
+    }
+
+    /// Images `[N, C, R, R]` (roughly in [−1, 1]) from latents and per-layer noise.
+    public func callAsFunction(_ latents: Tensor, noise: [Tensor]) -> Tensor {
+        synthesis(latents, styles: [styles(for: latents)], noise: noise)
+    }
+}
