@@ -48,5 +48,6 @@ let package = Package(
         // One test target per library target; the others arrive with their modules' code.
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["NN"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "StegoTests", dependencies: ["Stego"]),
     ]
 )

@@ -44,6 +44,15 @@ public struct SeededGenerator: RandomNumberGenerator, Hashable, Sendable {
         hasher.combine(state.0); hasher.combine(state.1); hasher.combine(state.2); hasher.combine(state.3)
     }
 
+    /// The four words of the generator's state, for checkpoints.
+    public var stateWords: [UInt64] { [state.0, state.1, state.2, state.3] }
+
+    /// A generator restored from `stateWords` (four words, not all zero).
+    public init?(stateWords words: [UInt64]) {
+        guard words.count == 4, words.contains(where: { $0 != 0 }) else { return nil }
+        state = (words[0], words[1], words[2], words[3])
+    }
+
     /// A new generator for an independent sub-stream (for example one per data-loader worker),
     /// derived deterministically from this one.
     public mutating func split() -> SeededGenerator { SeededGenerator(seed: next()) }

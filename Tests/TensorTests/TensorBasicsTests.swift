@@ -82,6 +82,10 @@ final class TensorBasicsTests: XCTestCase {
         let bits = Tensor.bernoulli([10_000], probability: 0.3, using: &g1)
         XCTAssertEqual(bits.mean().scalar, 0.3, accuracy: 0.02)
         XCTAssertTrue(bits.scalars.allSatisfy { $0 == 0 || $0 == 1 })
+        // A restored state continues the same stream.
+        var restored = SeededGenerator(stateWords: g1.stateWords)!
+        XCTAssertEqual(restored.next(), g1.next())
+        XCTAssertNil(SeededGenerator(stateWords: [0, 0, 0, 0]))
     }
 }
 

@@ -1,0 +1,44 @@
+/// The weight λ of the image-fidelity (MSE) loss over training (artificial-fingerprints spec §4.4).
+public enum L2Schedule: Codable, Hashable, Sendable {
+    /// The official schedule: λ = 0 until the first batch whose bit accuracy exceeds
+    /// `accuracyThreshold`; then `await` more steps at 0; then a linear ramp over `ramp` steps to
+    /// `maximum`, held to the end.
+    case accuracyGated(maximum: Float = 10, await: Int = 1000, ramp: Int = 3000, accuracyThreshold: Float = 0.9)
+    /// The older fixed schedule: λ = clamp(maximum·(step − start)/ramp, 0, maximum) by global step.
+    case fixed(maximum: Float = 10, start: Int = 1000, ramp: Int = 3000)
+
+    /// The official accuracy-gated schedule with its defaults.
+    public static let official = L2Schedule.accuracyGated()
+}
+
+/// The state the schedule carries between steps (saved in checkpoints).
+public struct L2ScheduleState: Codable, Hashable, Sendable {
+    /// Steps since the accuracy gate opened, or −1 while it is closed (the spec's `s`).
+    public var stepsSinceTrigger = -1
+    /// Steps taken.
+    public var step = 0
+
+    public init() {}
+
+    /// The weight for the next step.
+    public func weight(_ schedule: L2Schedule) -> Float {
+        switch schedule {
+        case let .accuracyGated(maximum, delay, ramp, _):
+            return min(max(0, maximum * Float(stepsSinceTrigger - delay) / Float(max(ramp, 1))), maximum)
+        case let .fixed(maximum, start, ramp):
+            return min(max(0, maximum * Float(step + 1 - start) / Float(max(ramp, 1))), maximum)
+        }
+    }
+
+    /// Advances after a step whose batch reached `bitAccuracy`.
+    public mutating func advance(_ schedule: L2Schedule, bitAccuracy: Float) {
+        step += 1
+        if case let .accuracyGated(_, _, _, threshold) = schedule {
+            if stepsSinceTrigger == -1 {
+                if bitAccuracy > threshold { stepsSinceTrigger = 0 }
+            } else {
+                stepsSinceTrigger += 1
+            }
+        }
+    }
+}
