@@ -47,5 +47,6 @@ let package = Package(
 
         // One test target per library target; the others arrive with their modules' code.
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NNTests", dependencies: ["NN"]),
     ]
 )
