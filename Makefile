@@ -25,10 +25,14 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+# Tests run optimised (training tests would take minutes unoptimised); -enable-testing keeps
+# @testable imports working, and preconditions stay on in -O builds.
+TEST_FLAGS := -c release -Xswiftc -enable-testing
+
 ## test: deps, build and the whole test suite.
 test: deps
-	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --disable-swift-testing
+	$(SWIFT) build $(TEST_FLAGS) --build-tests
+	$(SWIFT) test $(TEST_FLAGS) --skip-build --disable-swift-testing
 
 ## demo: the main end-to-end job (see README.md, Status, for what it runs today).
 demo: release

@@ -8,7 +8,7 @@
 // written once by the library and only read afterwards, under the lock; `@preconcurrency`
 // tells Swift 6 to accept references to them.
 @preconcurrency import CHDF5
-import Synchronization
+import Foundation
 
 /// A failed HDF5 library call: the C function that failed and the messages of HDF5's error stack.
 struct HDF5Error: Error, CustomStringConvertible {
@@ -29,7 +29,7 @@ struct HDF5Error: Error, CustomStringConvertible {
 /// error-printing settings are global, so every use of the library, from opening a file to
 /// closing its last handle, runs inside `withLock(_:)`.
 enum HDF5Library {
-    private static let mutex = Mutex(())
+    private static let lock = NSLock()
 
     /// The value HDF5 uses for "default property list", "whole dataspace" and "default error stack".
     static let defaultID: hid_t = 0
@@ -43,19 +43,14 @@ enum HDF5Library {
     static func withLock<Result, Failure: Error>(
         _ body: () throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        let outcome: Swift.Result<Result, Failure> = mutex.withLock { _ in
-            _ = H5open()
+        lock.lock()
+        defer { lock.unlock() }
+        _ = H5open()
             // Without this HDF5 prints its error stack to stderr on every failure. In thread-safe
             // builds the setting is per thread, so it is made on every entry, not once.
-            _ = H5Eset_auto2(defaultID, nil, nil)
-            _ = H5Eclear2(defaultID)
-            do throws(Failure) {
-                return .success(try body())
-            } catch {
-                return .failure(error)
-            }
-        }
-        return try outcome.get()
+        _ = H5Eset_auto2(defaultID, nil, nil)
+        _ = H5Eclear2(defaultID)
+        return try body()
     }
 
     /// Throws the current error stack as an `HDF5Error` when `status` is negative.
@@ -119,19 +114,30 @@ class HDF5Object {
     }
 }
 
-/// A dataspace, datatype, attribute or property list used for the duration of one call.
-private final class HDF5Temporary: HDF5Object {
-    static func dataspace(_ id: hid_t) -> HDF5Temporary {
-        HDF5Temporary(id: id, release: { H5Sclose($0) }, releaseName: "H5Sclose")
+/// Factories for handles used during one call. They are not inlined on purpose: an inlined
+/// allocation lets the optimiser promote the object to the stack, and in release builds such
+/// stack-promoted handles came back with corrupted headers ("deallocated with non-zero retain
+/// count") in Swift 6.3; heap objects do not.
+extension HDF5Object {
+    @inline(never)
+    static func dataspace(_ id: hid_t) -> HDF5Object {
+        HDF5Object(id: id, release: { H5Sclose($0) }, releaseName: "H5Sclose")
     }
-    static func datatype(_ id: hid_t) -> HDF5Temporary {
-        HDF5Temporary(id: id, release: { H5Tclose($0) }, releaseName: "H5Tclose")
+    @inline(never)
+    static func datatype(_ id: hid_t) -> HDF5Object {
+        HDF5Object(id: id, release: { H5Tclose($0) }, releaseName: "H5Tclose")
     }
-    static func attribute(_ id: hid_t) -> HDF5Temporary {
-        HDF5Temporary(id: id, release: { H5Aclose($0) }, releaseName: "H5Aclose")
+    @inline(never)
+    static func attribute(_ id: hid_t) -> HDF5Object {
+        HDF5Object(id: id, release: { H5Aclose($0) }, releaseName: "H5Aclose")
     }
-    static func propertyList(_ id: hid_t) -> HDF5Temporary {
-        HDF5Temporary(id: id, release: { H5Pclose($0) }, releaseName: "H5Pclose")
+    @inline(never)
+    static func dataset(_ id: hid_t) -> HDF5Object {
+        HDF5Object(id: id, release: { H5Dclose($0) }, releaseName: "H5Dclose")
+    }
+    @inline(never)
+    static func propertyList(_ id: hid_t) -> HDF5Object {
+        HDF5Object(id: id, release: { H5Pclose($0) }, releaseName: "H5Pclose")
     }
 }
 
@@ -200,9 +206,18 @@ class HDF5AttributeOwner: HDF5Object {
 
     /// Reads the attribute `name`: a string, or a number converted to `Int64` or `Double`.
     func readAttribute(_ name: String) throws(HDF5Error) -> HDF5AttributeValue {
-        let attribute = HDF5Temporary.attribute(try HDF5Library.check(id: H5Aopen(id, name, HDF5Library.defaultID), "H5Aopen"))
-        let datatype = HDF5Temporary.datatype(try HDF5Library.check(id: H5Aget_type(attribute.id), "H5Aget_type"))
-        let dataspace = HDF5Temporary.dataspace(try HDF5Library.check(id: H5Aget_space(attribute.id), "H5Aget_space"))
+        let attribute = HDF5Object.attribute(try HDF5Library.check(id: H5Aopen(id, name, HDF5Library.defaultID), "H5Aopen"))
+        // Alive to the end of the scope: the optimiser may otherwise end its lifetime, and close
+        // the handle, right after the last read of `.id`, before HDF5 is done with it.
+        defer { withExtendedLifetime(attribute) {} }
+        let datatype = HDF5Object.datatype(try HDF5Library.check(id: H5Aget_type(attribute.id), "H5Aget_type"))
+        // Alive to the end of the scope: the optimiser may otherwise end its lifetime, and close
+        // the handle, right after the last read of `.id`, before HDF5 is done with it.
+        defer { withExtendedLifetime(datatype) {} }
+        let dataspace = HDF5Object.dataspace(try HDF5Library.check(id: H5Aget_space(attribute.id), "H5Aget_space"))
+        // Alive to the end of the scope: the optimiser may otherwise end its lifetime, and close
+        // the handle, right after the last read of `.id`, before HDF5 is done with it.
+        defer { withExtendedLifetime(dataspace) {} }
         let elementType = HDF5ElementType(datatype: datatype.id)
         let elements = H5Sget_simple_extent_npoints(dataspace.id)
         guard elements == 1 else {
@@ -225,7 +240,10 @@ class HDF5AttributeOwner: HDF5Object {
     }
 
     private func readString(attribute: hid_t, datatype: hid_t) throws(HDF5Error) -> String {
-        let memoryType = HDF5Temporary.datatype(try HDF5Library.check(id: H5Tcopy(H5T_C_S1_g), "H5Tcopy"))
+        let memoryType = HDF5Object.datatype(try HDF5Library.check(id: H5Tcopy(H5T_C_S1_g), "H5Tcopy"))
+        // Alive to the end of the scope: the optimiser may otherwise end its lifetime, and close
+        // the handle, right after the last read of `.id`, before HDF5 is done with it.
+        defer { withExtendedLifetime(memoryType) {} }
         try HDF5Library.check(H5Tset_cset(memoryType.id, H5Tget_cset(datatype)), "H5Tset_cset")
         let isVariableLength = H5Tis_variable_str(datatype)
         if isVariableLength < 0 { throw HDF5Library.failure("H5Tis_variable_str") }
@@ -250,7 +268,10 @@ class HDF5AttributeOwner: HDF5Object {
     /// Attaches a scalar attribute `name` holding `value`: a fixed-length NUL-padded UTF-8 string
     /// (which must not contain NUL), a little-endian int64 or a little-endian float64.
     func writeAttribute(_ name: String, _ value: HDF5AttributeValue) throws(HDF5Error) {
-        let dataspace = HDF5Temporary.dataspace(try HDF5Library.check(id: H5Screate(H5S_SCALAR), "H5Screate"))
+        let dataspace = HDF5Object.dataspace(try HDF5Library.check(id: H5Screate(H5S_SCALAR), "H5Screate"))
+        // Alive to the end of the scope: the optimiser may otherwise end its lifetime, and close
+        // the handle, right after the last read of `.id`, before HDF5 is done with it.
+        defer { withExtendedLifetime(dataspace) {} }
         switch value {
         case .string(let text):
             // Fixed length, so the bytes sit in the (checksummed) object header. Variable-length
@@ -259,25 +280,37 @@ class HDF5AttributeOwner: HDF5Object {
             var bytes = Array(text.utf8)
             precondition(!bytes.contains(0), "attribute \(name): strings must not contain NUL")
             if bytes.isEmpty { bytes = [0] }  // HDF5 has no zero-length string type
-            let datatype = HDF5Temporary.datatype(try HDF5Library.check(id: H5Tcopy(H5T_C_S1_g), "H5Tcopy"))
+            let datatype = HDF5Object.datatype(try HDF5Library.check(id: H5Tcopy(H5T_C_S1_g), "H5Tcopy"))
+            // Alive to the end of the scope: the optimiser may otherwise end its lifetime, and close
+            // the handle, right after the last read of `.id`, before HDF5 is done with it.
+            defer { withExtendedLifetime(datatype) {} }
             try HDF5Library.check(H5Tset_size(datatype.id, bytes.count), "H5Tset_size")
             try HDF5Library.check(H5Tset_strpad(datatype.id, H5T_STR_NULLPAD), "H5Tset_strpad")
             try HDF5Library.check(H5Tset_cset(datatype.id, H5T_CSET_UTF8), "H5Tset_cset")
-            let attribute = HDF5Temporary.attribute(try HDF5Library.check(
+            let attribute = HDF5Object.attribute(try HDF5Library.check(
                 id: H5Acreate2(id, name, datatype.id, dataspace.id, HDF5Library.defaultID, HDF5Library.defaultID),
                 "H5Acreate2"))
+            // Alive to the end of the scope: the optimiser may otherwise end its lifetime, and close
+            // the handle, right after the last read of `.id`, before HDF5 is done with it.
+            defer { withExtendedLifetime(attribute) {} }
             try HDF5Library.check(H5Awrite(attribute.id, datatype.id, bytes), "H5Awrite")
             try attribute.close()
         case .integer(var number):
-            let attribute = HDF5Temporary.attribute(try HDF5Library.check(
+            let attribute = HDF5Object.attribute(try HDF5Library.check(
                 id: H5Acreate2(id, name, H5T_STD_I64LE_g, dataspace.id, HDF5Library.defaultID, HDF5Library.defaultID),
                 "H5Acreate2"))
+            // Alive to the end of the scope: the optimiser may otherwise end its lifetime, and close
+            // the handle, right after the last read of `.id`, before HDF5 is done with it.
+            defer { withExtendedLifetime(attribute) {} }
             try HDF5Library.check(H5Awrite(attribute.id, H5T_NATIVE_INT64_g, &number), "H5Awrite")
             try attribute.close()
         case .float(var number):
-            let attribute = HDF5Temporary.attribute(try HDF5Library.check(
+            let attribute = HDF5Object.attribute(try HDF5Library.check(
                 id: H5Acreate2(id, name, H5T_IEEE_F64LE_g, dataspace.id, HDF5Library.defaultID, HDF5Library.defaultID),
                 "H5Acreate2"))
+            // Alive to the end of the scope: the optimiser may otherwise end its lifetime, and close
+            // the handle, right after the last read of `.id`, before HDF5 is done with it.
+            defer { withExtendedLifetime(attribute) {} }
             try HDF5Library.check(H5Awrite(attribute.id, H5T_NATIVE_DOUBLE_g, &number), "H5Awrite")
             try attribute.close()
         case .unsupported(let description):
@@ -334,6 +367,9 @@ class HDF5Group: HDF5AttributeOwner {
     /// Creates the group `name` inside this one.
     func createGroup(_ name: String) throws(HDF5Error) -> HDF5Group {
         let properties = try HDF5Group.untimedCreationProperties(H5P_CLS_GROUP_CREATE_ID_g)
+        // Alive to the end of the scope: the optimiser may otherwise end its lifetime, and close
+        // the handle, right after the last read of `.id`, before HDF5 is done with it.
+        defer { withExtendedLifetime(properties) {} }
         let group = try HDF5Library.check(
             id: H5Gcreate2(id, name, HDF5Library.defaultID, properties.id, HDF5Library.defaultID), "H5Gcreate2")
         return HDF5Group(id: group, release: { H5Gclose($0) }, releaseName: "H5Gclose")
@@ -350,14 +386,21 @@ class HDF5Group: HDF5AttributeOwner {
             let extents = shape.map { hsize_t($0) }
             dataspaceID = H5Screate_simple(Int32(extents.count), extents, nil)
         }
-        let dataspace = HDF5Temporary.dataspace(try HDF5Library.check(id: dataspaceID, "H5Screate"))
+        let dataspace = HDF5Object.dataspace(try HDF5Library.check(id: dataspaceID, "H5Screate"))
+        // Alive to the end of the scope: the optimiser may otherwise end its lifetime, and close
+        // the handle, right after the last read of `.id`, before HDF5 is done with it.
+        defer { withExtendedLifetime(dataspace) {} }
         let properties = try HDF5Group.untimedCreationProperties(H5P_CLS_DATASET_CREATE_ID_g)
-        let dataset = HDF5Temporary(
-            id: try HDF5Library.check(
+        // Alive to the end of the scope: the optimiser may otherwise end its lifetime, and close
+        // the handle, right after the last read of `.id`, before HDF5 is done with it.
+        defer { withExtendedLifetime(properties) {} }
+        let dataset = HDF5Object.dataset(try HDF5Library.check(
                 id: H5Dcreate2(id, name, H5T_IEEE_F32LE_g, dataspace.id, HDF5Library.defaultID, properties.id,
                                HDF5Library.defaultID),
-                "H5Dcreate2"),
-            release: { H5Dclose($0) }, releaseName: "H5Dclose")
+                "H5Dcreate2"))
+        // Alive to the end of the scope: the optimiser may otherwise end its lifetime, and close
+        // the handle, right after the last read of `.id`, before HDF5 is done with it.
+        defer { withExtendedLifetime(dataset) {} }
         if scalars.count > 0 {
             try HDF5Library.check(
                 H5Dwrite(dataset.id, H5T_NATIVE_FLOAT_g, HDF5Library.defaultID, HDF5Library.defaultID,
@@ -368,8 +411,8 @@ class HDF5Group: HDF5AttributeOwner {
     }
 
     /// Object-creation properties that leave out modification times, so that equal contents give equal files.
-    private static func untimedCreationProperties(_ propertyClass: hid_t) throws(HDF5Error) -> HDF5Temporary {
-        let properties = HDF5Temporary.propertyList(try HDF5Library.check(id: H5Pcreate(propertyClass), "H5Pcreate"))
+    private static func untimedCreationProperties(_ propertyClass: hid_t) throws(HDF5Error) -> HDF5Object {
+        let properties = HDF5Object.propertyList(try HDF5Library.check(id: H5Pcreate(propertyClass), "H5Pcreate"))
         try HDF5Library.check(H5Pset_obj_track_times(properties.id, false), "H5Pset_obj_track_times")
         return properties
     }
@@ -458,7 +501,10 @@ final class HDF5File: HDF5Group {
     /// superblock and object headers carry checksums, so damaged metadata is reported on reading
     /// instead of being misread.
     static func create(path: String) throws(HDF5Error) -> HDF5File {
-        let access = HDF5Temporary.propertyList(try HDF5Library.check(id: H5Pcreate(H5P_CLS_FILE_ACCESS_ID_g), "H5Pcreate"))
+        let access = HDF5Object.propertyList(try HDF5Library.check(id: H5Pcreate(H5P_CLS_FILE_ACCESS_ID_g), "H5Pcreate"))
+        // Alive to the end of the scope: the optimiser may otherwise end its lifetime, and close
+        // the handle, right after the last read of `.id`, before HDF5 is done with it.
+        defer { withExtendedLifetime(access) {} }
         try HDF5Library.check(H5Pset_libver_bounds(access.id, H5F_LIBVER_V18, H5F_LIBVER_V18), "H5Pset_libver_bounds")
         let file = try HDF5Library.check(
             id: H5Fcreate(path, 2 /* H5F_ACC_TRUNC */, HDF5Library.defaultID, access.id), "H5Fcreate")
