@@ -51,5 +51,6 @@ let package = Package(
 
         // One test target per library target; the others arrive with their modules' code.
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor"], resources: [.copy("Fixtures")]),
     ]
 )
