@@ -92,6 +92,7 @@ public final class DataLoader: ImageBatchSource, Sequence {
     public struct Iterator: IteratorProtocol {
         let loader: DataLoader
 
+        /// The next batch, the error that ended the loader, or `nil` after the last batch.
         public mutating func next() -> Result<ImageBatch, any Error>? {
             do {
                 return try loader.nextBatch().map { .success($0) }

@@ -81,6 +81,7 @@ public enum DatasetPreparation {
         /// Corrupt images left out (with `onCorruptImage: .skip`).
         public var skippedCorrupt: Int
 
+        /// A summary of `written` images and `skippedCorrupt` skipped ones.
         public init(written: Int, skippedCorrupt: Int) {
             self.written = written
             self.skippedCorrupt = skippedCorrupt

@@ -41,6 +41,7 @@ public struct ArrayBatchSource: ImageBatchSource, Sendable {
     /// A source yielding `batches` once, in order.
     public init(_ batches: [ImageBatch]) { remaining = batches[...] }
 
+    /// The next batch in the array, or `nil` after the last.
     public mutating func nextBatch() -> ImageBatch? { remaining.popFirst() }
 }
 

@@ -51,13 +51,16 @@ public struct InMemoryImageDataset: ImageDataset, Equatable {
         dataSetName = name
     }
 
+    /// The image at `index` as `[C, H, W]` in [0, 1] (`v / 255`).
     public func image(at index: Int) -> Tensor {
         precondition(index >= 0 && index < count, "image index \(index) out of range 0..<\(count)")
         return images(index..<index + 1).reshaped(to: imageShape)
     }
 
+    /// The label of the image at `index`, or `nil` for an unlabelled set.
     public func label(at index: Int) -> Int? { labels?[index] }
 
+    /// "name[index]", for messages.
     public func name(at index: Int) -> String { "\(dataSetName)[\(index)]" }
 
     /// The images in `range` as one tensor `[range.count, C, H, W]` in [0, 1].

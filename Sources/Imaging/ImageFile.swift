@@ -3,7 +3,9 @@ import Tensor
 
 /// The image file formats Imaging reads and writes.
 public enum ImageFormat: String, Sendable, Hashable, CaseIterable {
+    /// Portable Network Graphics (lossless, 8 or 16 bit).
     case png
+    /// JPEG/JFIF (lossy, 8 bit).
     case jpeg
 
     /// The format a file name's extension promises: `.png`, `.jpg` or `.jpeg`, in any case.

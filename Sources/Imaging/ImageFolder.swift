@@ -91,7 +91,9 @@ public struct ImageFolder: ImageDataset {
     /// - Throws: `ImagingError` naming the file.
     public func image(at index: Int) throws -> Tensor { try ImageFile.read(contentsOf: url(at: index)) }
 
+    /// The label of the image at `index` from `dataset.json`, or `nil` without one.
     public func label(at index: Int) -> Int? { labels?[index] }
 
+    /// The path of the image at `index`, for messages.
     public func name(at index: Int) -> String { url(at: index).path }
 }

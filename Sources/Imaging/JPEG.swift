@@ -104,11 +104,11 @@ public enum JPEG {
     /// `[N, C, H, W]` with C = 1 or 3. A batch is processed on all cores; the result has the
     /// input's shape and values on the 1/255 grid.
     public static func roundTrip(_ images: Tensor, quality: Int, subsampling: ChromaSubsampling = .both) throws(ImagingError) -> Tensor {
+        guard (3...4).contains(images.rank), images.shape[0] > 0, [1, 3].contains(images.shape[images.rank - 3]) else {
+            throw .invalidImage(shape: images.shape, reason: "expected [C, H, W] or [N, C, H, W] with 1 or 3 channels")
+        }
         if images.rank == 3 {
             return try decode(encode(images, quality: quality, subsampling: subsampling))
-        }
-        guard images.rank == 4, images.shape[0] > 0, [1, 3].contains(images.shape[1]) else {
-            throw .invalidImage(shape: images.shape, reason: "expected [C, H, W] or [N, C, H, W] with 1 or 3 channels")
         }
         let count = images.shape[0]
         let imageShape = Array(images.shape.dropFirst())
