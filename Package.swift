@@ -33,7 +33,11 @@ let package = Package(
 
         .target(name: "Tensor", dependencies: ["CDNNL", "CBLAS"]),
         .target(name: "NN", dependencies: ["Tensor", "CHDF5"]),
-        .target(name: "Imaging", dependencies: ["Tensor", "CPNG", "CJPEG", "CZlib"]),
+        // libpng and libjpeg report errors by longjmp, which must not cross Swift frames: their
+        // calls live in this small C target, which catches them and returns messages.
+        .target(name: "CImagingSupport", dependencies: ["CPNG", "CJPEG"],
+                linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+        .target(name: "Imaging", dependencies: ["Tensor", "CImagingSupport", "CZlib"]),
         .target(name: "Forensics", dependencies: ["Tensor", "NN", "Imaging"]),
         .target(name: "Stego", dependencies: ["Tensor", "NN", "Imaging", "Forensics"]),
         .target(name: "ScalableGAN", dependencies: ["Tensor", "NN", "Imaging", "Forensics"]),
@@ -49,5 +53,6 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["NN"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StegoTests", dependencies: ["Stego"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor"], resources: [.copy("Fixtures")]),
     ]
 )

@@ -6,7 +6,7 @@ import Tensor
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure throughput; prints one JSON object per line.",
-        subcommands: [TensorBench.self])
+        subcommands: [TensorBench.self, ImagingBench.self])
 }
 
 /// `gfp bench tensor`: the engine's matrix product and 3×3 convolution.
@@ -45,21 +45,21 @@ struct TensorBench: ParsableCommand {
 }
 
 /// Median wall-clock seconds of `repeats` runs after two warm-up runs.
-func medianSeconds(_ repeats: Int, _ body: () -> Void) -> Double {
-    body()
-    body()
+func medianSeconds(_ repeats: Int, _ body: () throws -> Void) rethrows -> Double {
+    try body()
+    try body()
     var samples: [Double] = []
     for _ in 0..<repeats {
         let start = DispatchTime.now().uptimeNanoseconds
-        body()
+        try body()
         samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
     return samples.sorted()[samples.count / 2]
 }
 
-/// Prints `{"workload": ..., "value": ..., "threads": ...}` on one line.
-func printLine(workload: String, value: Any) {
-    var object: [String: Any] = ["workload": workload, "value": value]
+/// Prints `{"workload": ..., "value": ..., "threads": ...}` and the `extra` keys on one line.
+func printLine(workload: String, value: Any, extra: [String: Any] = [:]) {
+    var object: [String: Any] = extra.merging(["workload": workload, "value": value]) { $1 }
     object["threads"] = ProcessInfo.processInfo.activeProcessorCount
     let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))

@@ -6,5 +6,5 @@ struct GFP: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gfp",
         abstract: "Proactive fingerprinting and attribution of generative image models.",
-        subcommands: [Bench.self])
+        subcommands: [DataCommand.self, Bench.self])
 }

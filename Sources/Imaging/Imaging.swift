@@ -1,1 +1,0 @@
-// The Imaging module: its public API arrives with its issue (see README.md, Status).
