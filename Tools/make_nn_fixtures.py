@@ -3,9 +3,8 @@
 
 Writes into ``Tests/NNTests/Fixtures/``:
 
-  stegastamp.json   StegaStamp encoder / decoder (Artificial GAN Fingerprints, spec AGF §2-§3).
-                    Parameters (and parameter gradients) live in binary side files
-                    ``<case>.params.bin`` / ``<case>.grads.bin`` (see "Binary side files" below).
+  stegastamp.json   StegaStamp encoder / decoder (Artificial GAN Fingerprints, spec AGF §2-§3),
+                    plus one ``<case>.bin`` per case (see "StegaStamp cases" below).
   stylegan2.json    StyleGAN2 primitives with TF semantics (Scalable GAN Fingerprints spec §2-§5,
                     §11): EqualizedLinear, EqualizedConv2d (plain / down), ModulatedConv2d
                     (demod / no demod, k 3 / 1, up), SynthesisLayer, ToRGB, SynthesisBlock,
@@ -28,20 +27,22 @@ code). Each file is the same format as ``Tests/TensorTests/Fixtures`` (make_tens
 ``grads`` / ``parameter_grads`` are d(objective)/d(input or parameter), where the objective is
 ``sum(output * grad_output)`` (several outputs: the sum of those terms). ``data`` is flat row-major.
 
-Binary side files (StegaStamp cases; the JSON would be ~10 MB per encoder otherwise): the case has
-``"parameters_file": "<case>.params.bin"`` and ``"parameter_order": [{"key", "shape", "offset"},
-...]``; the file is the raw little-endian IEEE float32 values of every parameter, row-major,
-concatenated in ``parameter_order`` order, no header, no padding (``offset`` = index of the first
-element, in floats, not bytes; file size = 4 * total elements). Likewise
-``"parameter_grads_file": "<case>.grads.bin"`` with ``"parameter_grad_order"``; the 128 px cases
-store gradients of a subset of parameters only (listed in ``params.parameter_grads_stored``;
-"all" otherwise).
+StegaStamp cases (~1M parameters each; Tests/NNTests/Fixtures/README.md has the full spec):
+parameters are not stored. They, the inputs and grad_output come from one SplitMix64 stream
+seeded with CRC32(name), through integer / float32 arithmetic the Swift test replicates bit for
+bit (``"parameter_generation"``: algorithm, seed, per-tensor key / shape / fan_in / bound, then
+the draws after the parameters). Tensors of <= 4096 elements are inline; larger outputs /
+grad_outputs / input gradients and the stored parameter gradients (weight and bias of a few
+layers, large weights cut to their leading dim-0 rows, at most 16384 elements) go to
+``<case>.bin``: raw little-endian float32, indexed by ``"binary": [{"name", "shape", "offset"
+(in floats), "full_shape" (only for a cut gradient)}]``. Large inputs are not stored at all.
 
-Numerics (as make_tensor_fixtures.py): every input, parameter and grad_output is drawn in float64,
-rounded to float32 (the Swift side sees exactly the values torch used), all maths runs in float64,
-results are rounded to float32 and printed with '%.9g'. Each case seeds ``torch.manual_seed`` with
-CRC32(name) and draws, in this order: parameters (in parameter order), inputs (in input order),
-grad_outputs (in output order). Reruns are byte-identical for a given torch version.
+Numerics (as make_tensor_fixtures.py): every input, parameter and grad_output is float32-valued
+(the Swift side sees exactly the values torch used), all maths runs in float64, results are
+rounded to float32 and printed with '%.9g'. StyleGAN2 cases seed ``torch.manual_seed`` with
+CRC32(name) and draw (in float64, rounded to float32), in this order: parameters (in parameter
+order), inputs (in input order), grad_outputs (in output order). Reruns are byte-identical for a
+given torch version.
 
 Run from anywhere (any python with torch; the venv is just where it lives on the dev box):
 
@@ -75,15 +76,14 @@ Conventions (StyleGAN2 part; "lrelu" always means leaky_relu(slope 0.2) * sqrt(2
 from __future__ import annotations
 
 import argparse
-import array
 import importlib.util
 import math
-import sys
 import zlib
 from collections import OrderedDict
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -105,14 +105,6 @@ def q(t: torch.Tensor) -> torch.Tensor:
 
 def randn(*shape: int, std: float = 1.0) -> torch.Tensor:
     return q(torch.randn(shape, dtype=F64) * std)
-
-
-def rand(*shape: int) -> torch.Tensor:
-    return q(torch.rand(shape, dtype=F64))
-
-
-def uniform(*shape: int, bound: float) -> torch.Tensor:
-    return q((torch.rand(shape, dtype=F64) * 2.0 - 1.0) * bound)
 
 
 def bernoulli(*shape: int) -> torch.Tensor:
@@ -177,20 +169,25 @@ def emit_file(cases: list[dict]) -> str:
             f'{ind}"op": {_emit(c["op"])}',
             f'{ind}"params": {_emit(c["params"])}',
         ]
-        if "parameters_file" in c:
+        if "parameter_generation" in c:  # StegaStamp: generated parameters + binary file
+            gen = dict(c["parameter_generation"])
+            order, after = gen.pop("order"), gen.pop("after_parameters")
+            head = _emit(gen)[1:-1]
             lines += [
-                f'{ind}"parameters_file": {_emit(c["parameters_file"])}',
-                f'{ind}"parameter_order": {_emit_order(c["parameter_order"], ind)}',
-                f'{ind}"parameter_grads_file": {_emit(c["parameter_grads_file"])}',
-                f'{ind}"parameter_grad_order": {_emit_order(c["parameter_grad_order"], ind)}',
+                f'{ind}"parameter_generation": {{{head},\n'
+                f'{ind}  "order": {_emit_order(order, ind + "  ")},\n'
+                f'{ind}  "after_parameters": {_emit_order(after, ind + "  ")}}}',
+                f'{ind}"binary_file": {_emit(c["binary_file"])}',
+                f'{ind}"binary": {_emit_order(c["binary"], ind)}',
             ]
         lines.append(f'{ind}"inputs": {_emit_tensor_map(c["inputs"], ind)}')
         if "outputs" in c:
             lines.append(f'{ind}"outputs": {_emit_tensor_map(c["outputs"], ind)}')
             lines.append(f'{ind}"grad_outputs": {_emit_tensor_map(c["grad_outputs"], ind)}')
-        else:
-            lines.append(f'{ind}"output": {c["output"].to_json()}')
-            lines.append(f'{ind}"grad_output": {c["grad_output"].to_json()}')
+        else:  # StegaStamp 128 px: output / grad_output live in the binary file instead
+            for k in ("output", "grad_output"):
+                if k in c:
+                    lines.append(f'{ind}"{k}": {c[k].to_json()}')
         lines.append(f'{ind}"grads": {_emit_tensor_map(c["grads"], ind)}')
         if "parameters" in c:
             lines.append(f'{ind}"parameters": {_emit_tensor_map(c["parameters"], ind)}')
@@ -199,15 +196,6 @@ def emit_file(cases: list[dict]) -> str:
             lines.append(f'{ind}"diagnostics": {_emit(c["diagnostics"])}')
         parts.append("  {\n" + ",\n".join(lines) + "\n  }")
     return '{"cases": [\n' + ",\n".join(parts) + "\n]}\n"
-
-
-def float32_le_bytes(tensors: list[torch.Tensor]) -> bytes:
-    buf = array.array("f")
-    for t in tensors:
-        buf.extend(q(t).reshape(-1).tolist())
-    if sys.byteorder != "little":
-        buf.byteswap()
-    return buf.tobytes()
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,16 +245,11 @@ def build_case(
     make_parameters: Callable[[], "OrderedDict[str, torch.Tensor]"] | None,
     make_inputs: Callable[[], dict[str, torch.Tensor]],
     forward: Callable[..., torch.Tensor | dict[str, torch.Tensor]],
-    *,
-    binary_dir: Path | None = None,
-    grad_subset: list[str] | None = None,
 ) -> dict:
     """Seed, draw parameters then inputs, run forward, backprop random grad_output(s).
 
     forward(P, **inputs) with P the ordered parameter dict (float64 leaves). It returns a tensor
-    or a dict of named tensors ("outputs"). binary_dir: write parameters and parameter grads to
-    <case>.params.bin / <case>.grads.bin there instead of inlining them. grad_subset: keys whose
-    gradients are stored (binary storage only; default all).
+    or a dict of named tensors ("outputs"). (StegaStamp cases use stegastamp_case instead.)
     """
     torch.manual_seed(seed_for(name))
     P = OrderedDict()
@@ -298,27 +281,7 @@ def build_case(
         case["diagnostics"] = {"min_abs_preactivation": float("%.3g" % margin),
                                "preactivations_below_1e-5": near}
 
-    if binary_dir is not None:
-        keys = list(P.keys()) if grad_subset is None else grad_subset
-        assert all(k in P for k in keys), keys
-        case["params"]["parameter_grads_stored"] = "all" if grad_subset is None else keys
-
-        def order(names):
-            rows, off = [], 0
-            for k in names:
-                rows.append({"key": k, "shape": list(P[k].shape), "offset": off})
-                off += P[k].numel()
-            return rows
-
-        pfile, gfile = f"{name}.params.bin", f"{name}.grads.bin"
-        (binary_dir / pfile).write_bytes(float32_le_bytes(list(P.values())))
-        (binary_dir / gfile).write_bytes(float32_le_bytes([p_grads[k] for k in keys]))
-        case["parameters_file"] = pfile
-        case["parameter_order"] = order(list(P.keys()))
-        case["parameter_grads_file"] = gfile
-        case["parameter_grad_order"] = order(keys)
-        case["_binary_bytes"] = (binary_dir / pfile).stat().st_size + (binary_dir / gfile).stat().st_size
-    elif P:
+    if P:
         case["parameters"] = {k: TensorJSON(v) for k, v in P.items()}
         case["parameter_grads"] = {k: TensorJSON(g) for k, g in p_grads.items()}
     # kept for the self-checks; not emitted
@@ -378,15 +341,70 @@ def stega_decoder(P, image):
     return F.linear(x, P["dense.2.weight"], P["dense.2.bias"])
 
 
-def torch_default_init(shapes: "OrderedDict[str, tuple]") -> "OrderedDict[str, torch.Tensor]":
-    """U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases (PyTorch Conv2d/Linear default);
-    fan_in = in * kh * kw of the layer's weight, also for its bias."""
-    P = OrderedDict()
-    for k, s in shapes.items():
-        wshape = shapes[k.rsplit(".", 1)[0] + ".weight"]
-        fan_in = math.prod(wshape[1:])
-        P[k] = uniform(*s, bound=1.0 / math.sqrt(fan_in))
-    return P
+# ---- deterministic parameter / input generation (replicated bit-for-bit by the Swift tests) ----
+
+MASK64 = (1 << 64) - 1
+SM_GAMMA, SM_MUL1, SM_MUL2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+
+
+def splitmix64_reference(seed: int, count: int) -> list[int]:
+    """Plain-integer SplitMix64, one draw at a time (self-check of the vectorised form)."""
+    state, out = seed & MASK64, []
+    for _ in range(count):
+        state = (state + SM_GAMMA) & MASK64
+        z = state
+        z = ((z ^ (z >> 30)) * SM_MUL1) & MASK64
+        z = ((z ^ (z >> 27)) * SM_MUL2) & MASK64
+        out.append(z ^ (z >> 31))
+    return out
+
+
+class SplitMix64:
+    """SplitMix64 stream. The state after k draws is seed + k * gamma (mod 2^64), so a block of
+    draws is computed at once in numpy uint64 arithmetic (which wraps mod 2^64)."""
+
+    def __init__(self, seed: int):
+        self.seed = seed & MASK64
+        self.count = 0
+
+    def next_u64(self, n: int) -> np.ndarray:
+        k = np.arange(self.count + 1, self.count + n + 1, dtype=np.uint64)
+        self.count += n
+        with np.errstate(over="ignore"):
+            z = np.uint64(self.seed) + k * np.uint64(SM_GAMMA)
+            z = (z ^ (z >> np.uint64(30))) * np.uint64(SM_MUL1)
+            z = (z ^ (z >> np.uint64(27))) * np.uint64(SM_MUL2)
+        return z ^ (z >> np.uint64(31))
+
+    def uniform24(self, n: int) -> np.ndarray:
+        """u = (next() >> 40) / 2^24: float32 in [0, 1), exact (24 significant bits)."""
+        return (self.next_u64(n) >> np.uint64(40)).astype(np.float32) * np.float32(2.0 ** -24)
+
+
+def init_bound(fan_in: int) -> np.float32:
+    """float32(1) / sqrt_float32(float32(fan_in)), every step rounded to float32."""
+    return np.float32(1.0) / np.sqrt(np.float32(fan_in))
+
+
+def generated_uniform(gen: SplitMix64, shape: tuple, bound: np.float32) -> np.ndarray:
+    """value = float32(float32(2u - 1) * bound). 2u - 1 is exact in float32 (|2^24 (2u-1)| < 2^24
+    is an integer), so the only rounding is the float32 product."""
+    u = gen.uniform24(math.prod(shape)).reshape(shape)
+    v = (np.float32(2.0) * u - np.float32(1.0)) * bound
+    assert v.dtype == np.float32
+    # the same value through float64 (exact product of two float32s, then one rounding)
+    w = ((2.0 * u.astype(np.float64) - 1.0) * float(bound)).astype(np.float32)
+    assert np.array_equal(v, w), "float32 generation is not the correctly rounded product"
+    return v
+
+
+def stega_fan_in(shapes: "OrderedDict[str, tuple]", key: str) -> int:
+    """in * kh * kw of the layer's weight (conv) or in_features (linear); also for its bias."""
+    return math.prod(shapes[key.rsplit(".", 1)[0] + ".weight"][1:])
+
+
+def f64(a: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(a.astype(np.float64))
 
 
 def encoder_shapes(C: int, L: int) -> "OrderedDict[str, tuple]":
@@ -428,6 +446,121 @@ def _load_torch_reference():
     return mod
 
 
+INLINE_MAX = 4096          # tensors up to this many elements go inline in the case JSON
+GRAD_SLICE_MAX = 16384     # a stored parameter gradient keeps at most this many elements
+STEGA_GRAD_LAYERS = {      # layers whose parameter gradients are stored (weight and bias)
+    "encoder": ["secret_dense", "conv1", "conv5", "up6", "conv9", "conv10", "residual"],
+    "decoder": ["decoder.0", "decoder.6", "decoder.12", "dense.0", "dense.2"],
+}
+
+
+def grad_rows(shape: tuple) -> int:
+    """Leading rows (dim 0) of a parameter gradient to store: all if it has <= GRAD_SLICE_MAX
+    elements, else floor(GRAD_SLICE_MAX / row size)."""
+    row = math.prod(shape[1:])
+    return shape[0] if math.prod(shape) <= GRAD_SLICE_MAX else max(1, GRAD_SLICE_MAX // row)
+
+
+def stegastamp_case(name: str, kind: str, R: int, C: int, L: int, N: int, out_dir: Path) -> dict:
+    """Generate parameters, inputs and grad_output from SplitMix64(crc32(name)); forward and
+    backward in float64; write <name>.bin (large tensors) and return the case."""
+    shapes = encoder_shapes(C, L) if kind == "encoder" else decoder_shapes(C, R, L)
+    seed = seed_for(name)
+    gen = SplitMix64(seed)
+    first_draws = [int(v) for v in SplitMix64(seed).next_u64(3)]
+    assert first_draws == splitmix64_reference(seed, 3)
+
+    order, P = [], OrderedDict()
+    for key, shape in shapes.items():
+        fan_in = stega_fan_in(shapes, key)
+        bound = init_bound(fan_in)
+        P[key] = f64(generated_uniform(gen, shape, bound)).requires_grad_(True)
+        order.append({"key": key, "shape": list(shape), "fan_in": fan_in, "bound": float(bound)})
+    n_param_draws = gen.count
+
+    input_shapes = OrderedDict()
+    if kind == "encoder":
+        input_shapes["fingerprint"] = (N, L)
+    input_shapes["image"] = (N, C, R, R)
+    inputs = OrderedDict()
+    for k, shape in input_shapes.items():
+        u = gen.uniform24(math.prod(shape)).reshape(shape)
+        v = (u < np.float32(0.5)).astype(np.float32) if k == "fingerprint" else u
+        inputs[k] = f64(v).requires_grad_(True)
+
+    _MARGIN[:] = [math.inf, 0]
+    if kind == "encoder":
+        out = stega_encoder(P, inputs["fingerprint"], inputs["image"], C=C, R=R)
+    else:
+        out = stega_decoder(P, inputs["image"])
+    margin, near = _MARGIN
+    out_shape = tuple(out.shape)
+    u = gen.uniform24(math.prod(out_shape)).reshape(out_shape)
+    gout = f64(u * np.float32(2.0) - np.float32(1.0))
+    leaves = list(inputs.values()) + list(P.values())
+    grads = torch.autograd.grad([out], leaves, grad_outputs=[gout])
+    in_grads = OrderedDict(zip(inputs.keys(), grads[:len(inputs)]))
+    p_grads = OrderedDict(zip(P.keys(), grads[len(inputs):]))
+
+    after = [{"name": "inputs." + k, "shape": list(s),
+              "value": "u < 0.5 ? 1 : 0" if k == "fingerprint" else "u"}
+             for k, s in input_shapes.items()]
+    after.append({"name": "grad_output", "shape": list(out_shape), "value": "2u - 1"})
+    case = {"name": name, "op": f"stegastamp_{kind}",
+            "params": {"resolution": R, "channels": C, "fingerprint_length": L, "batch": N,
+                       "init": "splitmix64-uniform: float32(float32(2u - 1) * float32(1/sqrt(fan_in)))",
+                       "parameter_count": sum(p.numel() for p in P.values())},
+            "parameter_generation": {
+                "algorithm": "splitmix64-uniform", "seed": seed,
+                "first_outputs_hex": ["0x%016x" % v for v in first_draws],
+                "parameter_draws": n_param_draws,
+                "order": order, "after_parameters": after}}
+
+    # ---- storage: small tensors inline, the rest in <name>.bin (little-endian float32) ----
+    blobs, index, offset = [], [], 0
+
+    def to_binary(entry_name, t, full_shape=None):
+        nonlocal offset
+        a = q(t).numpy().astype("<f4")
+        assert np.isfinite(a).all()
+        entry = {"name": entry_name, "shape": list(a.shape), "offset": offset}
+        if full_shape is not None:
+            entry["full_shape"] = list(full_shape)
+        index.append(entry)
+        blobs.append(a.reshape(-1).tobytes())
+        offset += a.size
+
+    case["inputs"] = {k: TensorJSON(v) for k, v in inputs.items() if v.numel() <= INLINE_MAX}
+    for k, t in (("output", out), ("grad_output", gout)):
+        if t.numel() <= INLINE_MAX:
+            case[k] = TensorJSON(t)
+        else:
+            to_binary(k, t)
+    case["grads"] = {}
+    for k, g in in_grads.items():
+        if g.numel() <= INLINE_MAX:
+            case["grads"][k] = TensorJSON(g)
+        else:
+            to_binary("grads." + k, g)
+    stored = [k for k in P if k.rsplit(".", 1)[0] in STEGA_GRAD_LAYERS[kind]]
+    assert len(stored) == 2 * len(STEGA_GRAD_LAYERS[kind]), stored
+    for k in stored:
+        shape = tuple(P[k].shape)
+        rows = grad_rows(shape)
+        to_binary("parameter_grads." + k, p_grads[k][:rows], None if rows == shape[0] else shape)
+    case["binary_file"] = f"{name}.bin"
+    case["binary"] = index
+    data = b"".join(blobs)
+    assert len(data) == 4 * offset
+    (out_dir / case["binary_file"]).write_bytes(data)
+    case["_binary_bytes"] = len(data)
+    if margin != math.inf:
+        case["diagnostics"] = {"min_abs_preactivation": float("%.3g" % margin),
+                               "preactivations_below_1e-5": near}
+    case["_tensors"] = (P, inputs, out)
+    return case
+
+
 def stegastamp_cases(out_dir: Path, include_128: bool) -> list[dict]:
     specs = [  # name, kind, R, C, L, N
         ("stegastamp_encoder_r32_c1_l100_n2", "encoder", 32, 1, 100, 2),
@@ -435,45 +568,33 @@ def stegastamp_cases(out_dir: Path, include_128: bool) -> list[dict]:
         ("stegastamp_decoder_r32_c1_l100_n2", "decoder", 32, 1, 100, 2),
         ("stegastamp_decoder_r128_c3_l100_n1", "decoder", 128, 3, 100, 1),
     ]
+    # SplitMix64: the numpy block form agrees with the one-at-a-time integer form, also across
+    # block boundaries
+    g = SplitMix64(0x0123456789ABCDEF)
+    blocks = np.concatenate([g.next_u64(1), g.next_u64(700), g.next_u64(299)])
+    assert [int(v) for v in blocks] == splitmix64_reference(0x0123456789ABCDEF, 1000)
+    assert splitmix64_reference(0, 1) == [0xE220A8397B1DCDAF]  # published SplitMix64 value
     ref = _load_torch_reference()
     cases = []
     for name, kind, R, C, L, N in specs:
         if R == 128 and not include_128:
             continue
-        params = {"resolution": R, "channels": C, "fingerprint_length": L, "batch": N,
-                  "init": "U(-1/sqrt(fan_in), 1/sqrt(fan_in)) weights and biases"}
-        if kind == "encoder":
-            shapes = encoder_shapes(C, L)
-            subset = None if R == 32 else [
-                "conv1.weight", "conv1.bias", "conv10.weight", "conv10.bias",
-                "residual.weight", "residual.bias", "secret_dense.weight", "secret_dense.bias"]
-            case = build_case(
-                name, "stegastamp_encoder", params, lambda s=shapes: torch_default_init(s),
-                lambda N=N, L=L, C=C, R=R: {"fingerprint": bernoulli(N, L),
-                                            "image": rand(N, C, R, R)},
-                lambda P, fingerprint, image, C=C, R=R:
-                    stega_encoder(P, fingerprint, image, C=C, R=R),
-                binary_dir=out_dir, grad_subset=subset)
-        else:
-            shapes = decoder_shapes(C, R, L)
-            subset = None if R == 32 else [
-                "decoder.0.weight", "decoder.0.bias", "dense.2.weight", "dense.2.bias"]
-            case = build_case(
-                name, "stegastamp_decoder", params, lambda s=shapes: torch_default_init(s),
-                lambda N=N, C=C, R=R: {"image": rand(N, C, R, R)},
-                lambda P, image: stega_decoder(P, image),
-                binary_dir=out_dir, grad_subset=subset)
+        case = stegastamp_case(name, kind, R, C, L, N, out_dir)
 
         # ---- self-checks ----
         P, inputs, out = case["_tensors"]
-        count = sum(p.numel() for p in P.values())
-        case["params"]["parameter_count"] = count
+        count = case["params"]["parameter_count"]
         if kind == "encoder" and C == 3 and L == 100:
             assert count == 1_069_315, count  # AGF spec §2.3
         if kind == "decoder" and C == 3 and L == 100:
             assert count == {32: 441_284, 64: 637_892, 128: 1_424_324}[R], count  # spec §3
+        for e in case["parameter_generation"]["order"]:  # float32 values within [-bound, bound)
+            p = P[e["key"]]
+            p = p.detach()
+            assert torch.equal(p, q(p)) and float(p.abs().max()) <= e["bound"], e["key"]
         if ref is not None:
-            # the shared nn.Module implementation (state_dict keys = ours; strict load)
+            # the shared nn.Module implementation (state_dict keys = ours; strict load) with the
+            # generated values reproduces the forward output
             module = (ref.Encoder(R, C, L) if kind == "encoder" else ref.Decoder(R, C, L)).double()
             module.load_state_dict({k: v.detach() for k, v in P.items()}, strict=True)
             with torch.no_grad():
