@@ -6,7 +6,8 @@ import Tensor
 /// and their children as `Module`, `Module?` or `[Module]` properties. Reflection finds them
 /// and names each parameter by its dotted path of property names (`encoder.conv1.weight`,
 /// `blocks.2.conv.bias`). That one path is used by checkpoints, optimiser state, freezing and
-/// key maps. Properties whose names start with `_` are ignored.
+/// key maps. Properties whose names start with `_` are ignored. The layers of a `Sequential`
+/// are named by their position alone (`decoder.0.weight`), as PyTorch names them.
 open class Module {
     /// Whether the module is in training mode (see `train(_:)`).
     public private(set) var isTraining = true
@@ -112,6 +113,11 @@ open class Module {
     }
 
     private func visit(prefix: String, _ body: (String, Item) -> Void) {
+        // A Sequential's layers are named by position alone, as in PyTorch (`decoder.0.weight`).
+        if let sequential = self as? Sequential {
+            for (i, layer) in sequential.layers.enumerated() { Module.visitValue(layer, key: prefix + "\(i)", body) }
+            return
+        }
         var mirror: Mirror? = Mirror(reflecting: self)
         var mirrors: [Mirror] = []
         while let m = mirror {

@@ -36,7 +36,7 @@ final class ModuleTests: XCTestCase {
         let keys = makeModel().namedParameters().map(\.key)
         XCTAssertEqual(keys, ["blocks.0.conv.weight", "blocks.0.conv.bias", "blocks.0.extra",
                               "blocks.1.conv.weight", "blocks.1.conv.bias",
-                              "head.layers.0.weight", "head.layers.0.bias", "head.layers.2.weight", "scale"])
+                              "head.0.weight", "head.0.bias", "head.2.weight", "scale"])
         XCTAssertEqual(makeModel().trainableParameters().count, 8)
         XCTAssertEqual(makeModel().parameterCount, 2 * (54 + 3) + 4 + 6 + 2 + 2 + 1)
     }
@@ -53,13 +53,13 @@ final class ModuleTests: XCTestCase {
         let before = model.stateDictionary()
         var state = makeModel(seed: 9).stateDictionary()
         state["blocks.0.extra"] = nil
-        state["head.layers.0.weight"] = Tensor.zeros([2, 4])
+        state["head.0.weight"] = Tensor.zeros([2, 4])
         state["surplus.weight"] = Tensor.zeros([1])
         XCTAssertThrowsError(try model.loadStateDictionary(state)) { error in
             let e = error as! ParameterLoadError
             XCTAssertEqual(e.missing, ["blocks.0.extra"])
             XCTAssertEqual(e.unexpected, ["surplus.weight"])
-            XCTAssertEqual(e.mismatched, [.init(key: "head.layers.0.weight", expected: [2, 3], found: [2, 4])])
+            XCTAssertEqual(e.mismatched, [.init(key: "head.0.weight", expected: [2, 3], found: [2, 4])])
             XCTAssertTrue(e.description.contains("blocks.0.extra"))
         }
         XCTAssertEqual(model.stateDictionary()["blocks.1.conv.weight"]?.scalars, before["blocks.1.conv.weight"]?.scalars)
