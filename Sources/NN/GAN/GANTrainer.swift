@@ -71,6 +71,8 @@ public final class GANTrainer {
     public internal(set) var pathLengthMean: Float = 0
     /// The trainer's random stream (latents, noise, directions).
     public internal(set) var random: SeededGenerator
+    /// The networks' architecture when the trainer built them (needed for checkpoints).
+    public internal(set) var architecture: GANArchitecture?
 
     private let ema: ExponentialMovingAverage
 

@@ -1,0 +1,65 @@
+import Foundation
+
+/// The folder of one training run: `config.json`, `log.csv`, `checkpoints/latest.h5` and
+/// `samples/`. Creating it for a new run refuses a folder that already holds a run, so nothing
+/// is overwritten by accident; resuming requires the checkpoint.
+public struct RunDirectory: Sendable {
+    public let url: URL
+
+    public var configurationURL: URL { url.appendingPathComponent("config.json") }
+    public var logURL: URL { url.appendingPathComponent("log.csv") }
+    public var checkpointsURL: URL { url.appendingPathComponent("checkpoints") }
+    public var latestCheckpointURL: URL { checkpointsURL.appendingPathComponent("latest.h5") }
+    public var samplesURL: URL { url.appendingPathComponent("samples") }
+
+    /// Opens `url` for a new run (`resume == false`: the folder must not hold a checkpoint) or
+    /// for resuming one (`resume == true`: the checkpoint must exist).
+    public init(_ url: URL, resume: Bool) throws(TrainingRunError) {
+        self.url = url
+        let manager = FileManager.default
+        let hasCheckpoint = manager.fileExists(atPath: latestCheckpointURL.path)
+        if resume && !hasCheckpoint { throw .nothingToResume(path: latestCheckpointURL.path) }
+        if !resume && hasCheckpoint { throw .runExists(path: url.path) }
+        do {
+            try manager.createDirectory(at: checkpointsURL, withIntermediateDirectories: true)
+            try manager.createDirectory(at: samplesURL, withIntermediateDirectories: true)
+        } catch {
+            throw .unwritable(path: url.path, reason: error.localizedDescription)
+        }
+    }
+
+    /// Writes `configuration` as pretty JSON to `config.json`.
+    public func writeConfiguration(_ configuration: some Encodable) throws(TrainingRunError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        do {
+            try encoder.encode(configuration).write(to: configurationURL, options: .atomic)
+        } catch {
+            throw .unwritable(path: configurationURL.path, reason: error.localizedDescription)
+        }
+    }
+
+    /// The path of a sample grid for `step`.
+    public func sampleURL(step: Int) -> URL {
+        samplesURL.appendingPathComponent(String(format: "step%07d.png", step))
+    }
+}
+
+/// Errors of a training run's folder and files.
+public enum TrainingRunError: Error, Equatable, CustomStringConvertible {
+    case runExists(path: String)
+    case nothingToResume(path: String)
+    case unwritable(path: String, reason: String)
+    case corruptLog(path: String, reason: String)
+    case incompatibleCheckpoint(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .runExists(let path): "\(path) already holds a training run (pass --resume to continue it, or choose another folder)"
+        case .nothingToResume(let path): "nothing to resume: \(path) does not exist"
+        case let .unwritable(path, reason): "cannot write \(path): \(reason)"
+        case let .corruptLog(path, reason): "\(path) is not a training log: \(reason)"
+        case let .incompatibleCheckpoint(path, reason): "\(path) cannot be resumed here: \(reason)"
+        }
+    }
+}

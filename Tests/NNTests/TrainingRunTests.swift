@@ -1,0 +1,117 @@
+import Foundation
+import XCTest
+@testable import NN
+import Tensor
+
+/// Checkpoints of modules and optimisers, and a killed GAN run resuming the same loss curve.
+final class TrainingRunTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("gfp-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+    static let architecture = GANArchitecture(generator: .init(
+        resolution: 8, imageChannels: 1, latentDimension: 8, styleDimension: 8, mappingDepth: 2,
+        channels: ChannelSchedule(base: 64, maximum: 16)))
+
+    static var configuration: GANTrainingConfiguration {
+        var c = GANTrainingConfiguration()
+        c.batchSize = 4
+        c.r1Interval = 2
+        c.pathLengthWeight = 2
+        c.pathLengthInterval = 2
+        c.seed = 9
+        return c
+    }
+
+    /// Deterministic batches; fails at batch `failAt` to simulate a killed process.
+    struct Source: TrainingBatchSource {
+        var random = SeededGenerator(seed: 21)
+        var index = 0
+        var failAt: Int?
+        struct Killed: Error {}
+        mutating func nextBatch() throws -> Tensor {
+            defer { index += 1 }
+            if index == failAt { throw Killed() }
+            return Tensor.normal([4, 1, 8, 8], standardDeviation: 0.5, using: &random)
+        }
+    }
+
+    func testModuleCheckpointRoundTripGivesIdenticalOutputs() throws {
+        var g1 = SeededGenerator(seed: 1), g2 = SeededGenerator(seed: 2)
+        let a = StyleGenerator(Self.architecture.generator, generator: &g1)
+        let b = StyleGenerator(Self.architecture.generator, generator: &g2)
+        var checkpoint = Checkpoint(kind: "style-generator")
+        try checkpoint.encodeConfig(Self.architecture.generator)
+        checkpoint.setTensors(a.stateDictionary(), under: "model")
+        let url = directory.appendingPathComponent("g.h5")
+        try checkpoint.write(to: url)
+        let loaded = try Checkpoint(contentsOf: url)
+        XCTAssertEqual(try loaded.decodeConfig(StyleGenerator.Configuration.self), Self.architecture.generator)
+        try b.loadStateDictionary(loaded.tensors(under: "model"))
+        var r = SeededGenerator(seed: 3)
+        let z = a.sampleLatents(3, generator: &r), noise = a.synthesis.fixedNoise(batchSize: 3)
+        XCTAssertEqual(a(z, noise: noise).scalars, b(z, noise: noise).scalars)
+    }
+
+    func testKilledRunResumesTheSameLossCurve() throws {
+        let schedule = TrainingSchedule(totalSteps: 6, checkpointInterval: 3, sampleInterval: nil, logInterval: 1,
+                                        progressInterval: 1000)
+        // Uninterrupted.
+        let whole = try RunDirectory(directory.appendingPathComponent("whole"), resume: false)
+        let reference = try GANTraining.run(architecture: Self.architecture, configuration: Self.configuration,
+                                            schedule: schedule, directory: whole, resume: false,
+                                            makeSource: { Source() }, progressOutput: { _ in })
+        // Killed while taking step 4 (after the checkpoint at 3), then resumed.
+        let broken = try RunDirectory(directory.appendingPathComponent("broken"), resume: false)
+        XCTAssertThrowsError(try GANTraining.run(architecture: Self.architecture, configuration: Self.configuration,
+                                                 schedule: schedule, directory: broken, resume: false,
+                                                 makeSource: { Source(failAt: 4) }, progressOutput: { _ in }))
+        XCTAssertThrowsError(try RunDirectory(broken.url, resume: false), "a run folder is not reused by accident")
+        let resumedDirectory = try RunDirectory(broken.url, resume: true)
+        let resumed = try GANTraining.run(architecture: Self.architecture, configuration: Self.configuration,
+                                          schedule: schedule, directory: resumedDirectory, resume: true,
+                                          makeSource: { Source() }, progressOutput: { _ in })
+        XCTAssertEqual(resumed.step, 6)
+        let expectedLog = try String(contentsOf: whole.logURL, encoding: .utf8)
+        let actualLog = try String(contentsOf: broken.logURL, encoding: .utf8)
+        XCTAssertEqual(actualLog, expectedLog, "the resumed run continues the same loss curve")
+        XCTAssertEqual(actualLog.split(separator: "\n").count, 7)
+        for (key, value) in reference.averageGenerator.stateDictionary() {
+            XCTAssertEqual(resumed.averageGenerator.stateDictionary()[key]?.scalars, value.scalars, key)
+        }
+        XCTAssertEqual(resumed.generatorOptimizer.stateDictionary()["step"]?.scalar,
+                       reference.generatorOptimizer.stateDictionary()["step"]?.scalar)
+    }
+
+    func testResumingWithDifferentSettingsIsRefused() throws {
+        let schedule = TrainingSchedule(totalSteps: 1, checkpointInterval: 1, sampleInterval: nil, progressInterval: 1000)
+        let run = try RunDirectory(directory.appendingPathComponent("run"), resume: false)
+        try GANTraining.run(architecture: Self.architecture, configuration: Self.configuration, schedule: schedule,
+                            directory: run, resume: false, makeSource: { Source() }, progressOutput: { _ in })
+        var other = Self.configuration
+        other.learningRate = 0.01
+        XCTAssertThrowsError(try GANTraining.run(architecture: Self.architecture, configuration: other, schedule: schedule,
+                                                 directory: try RunDirectory(run.url, resume: true), resume: true,
+                                                 makeSource: { Source() }, progressOutput: { _ in })) { error in
+            guard case .incompatibleCheckpoint? = error as? TrainingRunError else { return XCTFail("\(error)") }
+        }
+        XCTAssertThrowsError(try RunDirectory(directory.appendingPathComponent("empty"), resume: true))
+    }
+
+    func testProgressLineShowsRateAndETA() {
+        var lines: [String] = []
+        var progress = ProgressReporter(totalSteps: 10, interval: 0, output: { lines.append($0) })
+        progress.update(step: 0)
+        progress.update(step: 5, [("loss", 0.5)])
+        XCTAssertEqual(lines.count, 1)
+        XCTAssertTrue(lines[0].hasPrefix("step 5/10 (50.0%)"), lines[0])
+        XCTAssertTrue(lines[0].contains("steps/s") && lines[0].contains("ETA") && lines[0].contains("loss 0.5"), lines[0])
+        XCTAssertEqual(ProgressReporter.duration(3725), "1h 02m")
+        XCTAssertEqual(ProgressReporter.duration(185), "3m 05s")
+    }
+}
