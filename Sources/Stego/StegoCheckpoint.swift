@@ -1,0 +1,111 @@
+import Foundation
+import NN
+import Tensor
+
+/// Saving and restoring steganography models and training runs.
+extension StegoTrainer {
+    struct StoredConfiguration: Codable {
+        var architecture: StegoArchitecture
+        var training: StegoTrainingConfiguration
+    }
+
+    /// The checkpoint kind of steganography training runs.
+    public static let checkpointKind = "stego-training"
+
+    /// A trainer for fresh networks, initialised from the configuration's seed.
+    public convenience init(architecture: StegoArchitecture, configuration: StegoTrainingConfiguration) throws {
+        var random = SeededGenerator(seed: configuration.seed ^ 0x7374_6567_6F5F_696E)   // "stego_in"
+        self.init(networks: try StegoNetworks(architecture, generator: &random), configuration: configuration)
+    }
+
+    /// Networks, optimiser, λ-schedule state and random stream.
+    public func checkpoint() throws(CheckpointError) -> Checkpoint {
+        var checkpoint = Checkpoint(kind: Self.checkpointKind)
+        try checkpoint.encodeConfig(StoredConfiguration(architecture: networks.architecture, training: configuration))
+        checkpoint.setTensors(networks.stateDictionary(), under: "model")
+        checkpoint.setTensors(optimizer.stateDictionary(), under: "optimizer")
+        checkpoint.integers["training.step"] = schedule.step
+        checkpoint.integers["training.stepsSinceTrigger"] = schedule.stepsSinceTrigger
+        for (i, word) in random.stateWords.enumerated() { checkpoint.integers["training.random.\(i)"] = Int(bitPattern: UInt(word)) }
+        return checkpoint
+    }
+
+    /// A trainer continuing the run saved in `checkpoint`.
+    public convenience init(resumingFrom checkpoint: Checkpoint) throws {
+        guard checkpoint.kind == Self.checkpointKind else {
+            throw CheckpointError.invalidAttribute(path: "", name: "kind",
+                                                   reason: "expected \(Self.checkpointKind), found \(checkpoint.kind)")
+        }
+        let stored = try checkpoint.decodeConfig(StoredConfiguration.self)
+        try self.init(architecture: stored.architecture, configuration: stored.training)
+        try networks.loadStateDictionary(checkpoint.tensors(under: "model"))
+        try optimizer.loadStateDictionary(checkpoint.tensors(under: "optimizer"))
+        guard let step = checkpoint.integers["training.step"],
+              let trigger = checkpoint.integers["training.stepsSinceTrigger"],
+              let random = SeededGenerator(stateWords: (0..<4).map { UInt64(UInt(bitPattern: checkpoint.integers["training.random.\($0)"] ?? 0)) })
+        else {
+            throw CheckpointError.mismatchedKeys(missing: ["training.step", "training.stepsSinceTrigger", "training.random"],
+                                                 unexpected: [], wrongShapes: [])
+        }
+        schedule.step = step
+        schedule.stepsSinceTrigger = trigger
+        self.random = random
+    }
+}
+
+/// Standalone encoder and decoder files, as `gfp stego embed` and `detect` read them.
+public enum StegoModelFile {
+    public static let encoderKind = "stego-encoder"
+    public static let decoderKind = "stego-decoder"
+
+    /// Writes the encoder (`kind` stego-encoder) with its architecture as the configuration.
+    public static func writeEncoder(_ encoder: FingerprintEncoder, to url: URL) throws {
+        try write(encoder, kind: encoderKind, architecture: .init(resolution: encoder.resolution, imageChannels: encoder.imageChannels,
+                                                                  fingerprintLength: encoder.fingerprintLength), to: url)
+    }
+
+    /// Writes the decoder (`kind` stego-decoder) with its architecture as the configuration.
+    public static func writeDecoder(_ decoder: FingerprintDecoder, to url: URL) throws {
+        try write(decoder, kind: decoderKind, architecture: .init(resolution: decoder.resolution, imageChannels: decoder.imageChannels,
+                                                                  fingerprintLength: decoder.fingerprintLength), to: url)
+    }
+
+    private static func write(_ module: Module, kind: String, architecture: StegoArchitecture, to url: URL) throws {
+        var checkpoint = Checkpoint(kind: kind)
+        try checkpoint.encodeConfig(architecture)
+        checkpoint.setTensors(module.stateDictionary(), under: "model")
+        try checkpoint.write(to: url)
+    }
+
+    /// Reads an encoder file.
+    public static func readEncoder(from url: URL) throws -> FingerprintEncoder {
+        let (checkpoint, architecture) = try read(url, kind: encoderKind)
+        var unused = SeededGenerator(seed: 0)
+        let encoder = FingerprintEncoder(resolution: architecture.resolution, imageChannels: architecture.imageChannels,
+                                         fingerprintLength: architecture.fingerprintLength, generator: &unused)
+        try encoder.loadStateDictionary(checkpoint.tensors(under: "model"))
+        encoder.eval()
+        return encoder
+    }
+
+    /// Reads a decoder file.
+    public static func readDecoder(from url: URL) throws -> FingerprintDecoder {
+        let (checkpoint, architecture) = try read(url, kind: decoderKind)
+        var unused = SeededGenerator(seed: 0)
+        let decoder = FingerprintDecoder(resolution: architecture.resolution, imageChannels: architecture.imageChannels,
+                                         fingerprintLength: architecture.fingerprintLength, generator: &unused)
+        try decoder.loadStateDictionary(checkpoint.tensors(under: "model"))
+        decoder.eval()
+        return decoder
+    }
+
+    private static func read(_ url: URL, kind: String) throws -> (Checkpoint, StegoArchitecture) {
+        let checkpoint = try Checkpoint(contentsOf: url)
+        guard checkpoint.kind == kind else {
+            throw CheckpointError.invalidAttribute(path: url.path, name: "kind", reason: "expected \(kind), found \(checkpoint.kind)")
+        }
+        let architecture = try checkpoint.decodeConfig(StegoArchitecture.self)
+        try architecture.validate()
+        return (checkpoint, architecture)
+    }
+}
