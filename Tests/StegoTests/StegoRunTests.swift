@@ -1,0 +1,97 @@
+import Foundation
+import XCTest
+@testable import Stego
+import Imaging
+import NN
+import Tensor
+
+/// Model files, resumable training runs and streaming embedding.
+final class StegoRunTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("gfp-stego-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+    static let architecture = StegoArchitecture(resolution: 32, imageChannels: 1, fingerprintLength: 12)
+
+    struct Source: TrainingBatchSource {
+        var random = SeededGenerator(seed: 4)
+        var index = 0
+        var failAt: Int?
+        struct Killed: Error {}
+        mutating func nextBatch() throws -> Tensor {
+            defer { index += 1 }
+            if index == failAt { throw Killed() }
+            return Tensor.uniform([4, 1, 8, 8], using: &random).resizedBilinear(to: 32)
+        }
+    }
+
+    func testKilledRunResumesTheSameCurveAndWritesModelFiles() throws {
+        var configuration = StegoTrainingConfiguration()
+        configuration.batchSize = 4
+        configuration.learningRate = 1e-3
+        configuration.seed = 5
+        let schedule = TrainingSchedule(totalSteps: 6, checkpointInterval: 2, sampleInterval: 3, logInterval: 1,
+                                        progressInterval: 1000)
+        let whole = try RunDirectory(directory.appendingPathComponent("whole"), resume: false)
+        let reference = try StegoTraining.run(architecture: Self.architecture, configuration: configuration, schedule: schedule,
+                                              directory: whole, resume: false, makeSource: { Source() }, progressOutput: { _ in })
+        let broken = try RunDirectory(directory.appendingPathComponent("broken"), resume: false)
+        XCTAssertThrowsError(try StegoTraining.run(architecture: Self.architecture, configuration: configuration,
+                                                   schedule: schedule, directory: broken, resume: false,
+                                                   makeSource: { Source(failAt: 3) }, progressOutput: { _ in }))
+        let resumed = try StegoTraining.run(architecture: Self.architecture, configuration: configuration, schedule: schedule,
+                                            directory: try RunDirectory(broken.url, resume: true), resume: true,
+                                            makeSource: { Source() }, progressOutput: { _ in })
+        XCTAssertEqual(try String(contentsOf: broken.logURL, encoding: .utf8),
+                       try String(contentsOf: whole.logURL, encoding: .utf8))
+        XCTAssertEqual(resumed.networks.stateDictionary()["decoder.dense.2.bias"]?.scalars,
+                       reference.networks.stateDictionary()["decoder.dense.2.bias"]?.scalars)
+        // Sample grids at steps 3 and 6, and the model files, which load and encode identically.
+        XCTAssertTrue(FileManager.default.fileExists(atPath: whole.sampleURL(step: 3).path))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: whole.sampleURL(step: 6).path))
+        let encoder = try StegoModelFile.readEncoder(from: whole.url.appendingPathComponent("encoder.h5"))
+        let decoder = try StegoModelFile.readDecoder(from: whole.url.appendingPathComponent("decoder.h5"))
+        var random = SeededGenerator(seed: 1)
+        let images = Tensor.uniform([2, 1, 32, 32], using: &random), bits = Tensor.bernoulli([2, 12], using: &random)
+        XCTAssertEqual(encoder(fingerprints: bits, images: images).scalars,
+                       reference.networks.encoder(fingerprints: bits, images: images).scalars)
+        XCTAssertEqual(decoder(images).scalars, reference.networks.decoder(images).scalars)
+        XCTAssertThrowsError(try StegoModelFile.readDecoder(from: whole.url.appendingPathComponent("encoder.h5")),
+                             "an encoder file is not a decoder")
+    }
+
+    func testEmbeddingStreamsImagesAndRecords() throws {
+        // A small folder of gray PNGs of another size: preprocessing brings them to 32×32.
+        let folder = directory.appendingPathComponent("in")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var random = SeededGenerator(seed: 2)
+        for i in 0..<5 {
+            try PNG.write(Tensor.uniform([1, 8, 8], using: &random).reshaped(to: [1, 1, 8, 8]).resizedBilinear(to: 40)
+                            .reshaped(to: [1, 40, 40]), to: folder.appendingPathComponent("img\(i).png"))
+        }
+        var generator = SeededGenerator(seed: 3)
+        let networks = try StegoNetworks(Self.architecture, generator: &generator)
+        let bits = try StegoEmbedding.parseBits("101100111000", length: 12)
+        let output = directory.appendingPathComponent("out")
+        let summary = try StegoEmbedding.embed(encoder: networks.encoder, source: .folder(folder),
+                                               assignment: .identical(bits), output: output, batchSize: 2,
+                                               decoder: networks.decoder)
+        XCTAssertEqual(summary.images, 5)
+        XCTAssertTrue(summary.meanPSNR.isFinite && summary.meanPSNR > 0)
+        XCTAssertNotNil(summary.bitAccuracy)
+        let lines = try String(contentsOf: output.appendingPathComponent("fingerprints.txt"), encoding: .utf8)
+            .split(separator: "\n")
+        XCTAssertEqual(lines.count, 5)
+        XCTAssertEqual(lines[0], "000000_img0.png 101100111000")
+        let written = try PNG.read(contentsOf: output.appendingPathComponent("images/000004_img4.png"))
+        XCTAssertEqual(written.shape, [1, 32, 32])
+        XCTAssertThrowsError(try StegoEmbedding.parseBits("10x", length: 3))
+        XCTAssertThrowsError(try StegoEmbedding.embed(encoder: networks.encoder, source: .folder(folder),
+                                                      assignment: .identical([1, 0]), output: output))
+    }
+}
