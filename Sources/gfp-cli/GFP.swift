@@ -6,5 +6,5 @@ struct GFP: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gfp",
         abstract: "Proactive fingerprinting and attribution of generative image models.",
-        subcommands: [DataCommand.self, StegoCommand.self, Bench.self])
+        subcommands: [DataCommand.self, StegoCommand.self, GANCommand.self, Bench.self])
 }

@@ -65,3 +65,15 @@ public final class StyleGenerator: Module {
         synthesis(latents, styles: [styles(for: latents)], noise: noise)
     }
 }
+
+extension StyleGenerator {
+    /// The image of one seed, `[C, R, R]` in roughly [−1, 1]: the latent and then every noise
+    /// map are drawn from `SeededGenerator(seed:)`, so a seed always gives the same image.
+    public func image(seed: UInt64) -> Tensor {
+        var random = SeededGenerator(seed: seed)
+        let z = sampleLatents(1, generator: &random)
+        let noise = synthesis.randomNoise(batchSize: 1, generator: &random)
+        let image = withoutGradients { self(z, noise: noise) }
+        return image.reshaped(to: Array(image.shape.dropFirst()))
+    }
+}

@@ -1,0 +1,171 @@
+import ArgumentParser
+import Foundation
+import Imaging
+import NN
+import Stego
+import Tensor
+
+/// `gfp gan ...`: the StyleGAN2-style GAN trainer of NN on a folder or Fashion-MNIST.
+struct GANCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gan",
+        abstract: "Train a StyleGAN2-style GAN and generate images from it.",
+        subcommands: [GANTrain.self, GANGenerate.self])
+}
+
+/// `gfp gan train --data DIR|fashion-mnist --resolution 32 --out RUN_DIR [--steps N] [--resume]`.
+struct GANTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a GAN (non-saturating loss, lazy R1, optional path length, EMA generator).",
+        discussion: """
+            Writes RUN_DIR/config.json, log.csv, samples/ (8x8 grids from the moving-average generator), \
+            checkpoints/latest.h5 every --checkpoint-every steps. A killed run continues with --resume \
+            and the same options. Reals are mapped to [-1, 1].
+            """)
+
+    @Option(help: "Training images: a folder, or fashion-mnist.")
+    var data: String
+
+    @Option(help: "Image side R, a power of two from 8 to 256.")
+    var resolution = 32
+
+    @Option(help: "Image channels (default: 1 for fashion-mnist, 3 for folders).")
+    var channels: Int?
+
+    @Option(help: "The run folder.")
+    var out: String
+
+    @Option(help: "Total training steps.")
+    var steps = 50_000
+
+    @Option(help: "Images per step.")
+    var batchSize = 32
+
+    @Option(help: "Channel schedule base (channels at resolution 2^r: min(base / 2^(r-1), max)).")
+    var channelBase = 1024
+
+    @Option(help: "Channel schedule maximum.")
+    var channelMax = 128
+
+    @Option(help: "Latent and style size.")
+    var latentDimension = 128
+
+    @Option(help: "Mapping network depth.")
+    var mappingDepth = 4
+
+    @Option(help: "Adam learning rate.")
+    var learningRate: Float = 0.002
+
+    @Option(help: "R1 weight gamma (0 disables R1).")
+    var gamma: Float = 0.1
+
+    @Option(help: "Path-length weight (0 disables the regulariser).")
+    var pathLengthWeight: Float = 0
+
+    @Option(help: "Half-life of the generator's moving average, in images.")
+    var emaHalfLife: Double = 10_000
+
+    @Option(help: "Seed of the initial weights, the data order, latents and noise.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Steps between checkpoints.")
+    var checkpointEvery = 500
+
+    @Option(help: "Steps between sample grids.")
+    var sampleEvery = 1000
+
+    @Option(help: "Steps between log rows.")
+    var logEvery = 10
+
+    @Flag(help: "Continue the run in --out from its last checkpoint.")
+    var resume = false
+
+    func validate() throws {
+        guard resolution >= 8, resolution <= 256, resolution & (resolution - 1) == 0 else {
+            throw ValidationError("--resolution must be a power of two from 8 to 256")
+        }
+        guard steps >= 1, batchSize >= 1, checkpointEvery >= 1, sampleEvery >= 1, logEvery >= 1 else {
+            throw ValidationError("--steps, --batch-size and the intervals must be positive")
+        }
+        guard batchSize % min(4, batchSize) == 0 else { throw ValidationError("--batch-size must be a multiple of 4") }
+        if let channels, ![1, 3].contains(channels) { throw ValidationError("--channels must be 1 or 3") }
+    }
+
+    func run() throws {
+        let source = ImageSource(argument: data)
+        let imageChannels: Int
+        if let channels { imageChannels = channels } else if case .fashionMNIST = source { imageChannels = 1 } else { imageChannels = 3 }
+        let architecture = GANArchitecture(generator: .init(
+            resolution: resolution, imageChannels: imageChannels, latentDimension: latentDimension,
+            styleDimension: latentDimension, mappingDepth: mappingDepth,
+            channels: ChannelSchedule(base: channelBase, maximum: channelMax)))
+        var configuration = GANTrainingConfiguration()
+        configuration.batchSize = batchSize
+        configuration.learningRate = learningRate
+        configuration.r1Gamma = gamma
+        configuration.pathLengthWeight = pathLengthWeight
+        configuration.emaHalfLifeImages = emaHalfLife
+        configuration.seed = seed
+        let schedule = TrainingSchedule(totalSteps: steps, checkpointInterval: checkpointEvery, sampleInterval: sampleEvery,
+                                        logInterval: logEvery)
+        let directory = try RunDirectory(URL(fileURLWithPath: out), resume: resume)
+        let (size, batch, seed) = (resolution, batchSize, self.seed)
+        let trainer = try GANTraining.run(
+            architecture: architecture, configuration: configuration, schedule: schedule, directory: directory, resume: resume,
+            makeSource: {
+                try ImageTrainingBatches(source: source, resolution: size, channels: imageChannels, batchSize: batch,
+                                         range: -1...1, seed: seed)
+            },
+            writeSamples: { images, url in try SampleGrid.write(images, rows: 8, columns: 8, to: url, range: -1...1) })
+        print("trained \(trainer.step) steps; checkpoint in \(directory.latestCheckpointURL.path)")
+    }
+}
+
+/// `gfp gan generate --run RUN_DIR --seeds 0-63 --out DIR`: images of the moving-average generator.
+struct GANGenerate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Write seed%04d.png for each seed from a GAN run's moving-average generator.")
+
+    @Option(name: .customLong("run"), help: "A GAN run folder (its checkpoints/latest.h5 is read) or a checkpoint file.")
+    var runPath: String
+
+    @Option(help: "Seeds: ranges and lists, e.g. 0-999 or 1,5,9.")
+    var seeds: String
+
+    @Option(help: "Output folder.")
+    var out: String
+
+    func run() throws {
+        let seedList = try parseSeeds(seeds)
+        var url = URL(fileURLWithPath: runPath)
+        if (try? url.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true {
+            url = try RunDirectory(url, resume: true).latestCheckpointURL
+        }
+        let trainer = try GANTrainer(resumingFrom: Checkpoint(contentsOf: url))
+        let generator = trainer.averageGenerator
+        let output = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        for seed in seedList {
+            let image = ((generator.image(seed: seed) + 1) / 2).clamped(to: 0...1)
+            try PNG.write(image, to: output.appendingPathComponent(String(format: "seed%04d.png", seed)))
+        }
+        print("wrote \(seedList.count) images to \(output.path)")
+    }
+}
+
+/// Parses `0-63`, `1,5,9` or mixtures like `0-3,10`.
+func parseSeeds(_ text: String) throws -> [UInt64] {
+    var seeds: [UInt64] = []
+    for part in text.split(separator: ",") {
+        let bounds = part.split(separator: "-", maxSplits: 1).map { UInt64($0.trimmingCharacters(in: .whitespaces)) }
+        switch bounds.count {
+        case 1 where bounds[0] != nil: seeds.append(bounds[0]!)
+        case 2 where bounds[0] != nil && bounds[1] != nil && bounds[0]! <= bounds[1]!: seeds += Array(bounds[0]!...bounds[1]!)
+        default: throw ValidationError("--seeds: cannot read '\(part)' (use e.g. 0-63 or 1,5,9)")
+        }
+    }
+    guard !seeds.isEmpty else { throw ValidationError("--seeds is empty") }
+    return seeds
+}
