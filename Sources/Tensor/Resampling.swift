@@ -126,6 +126,13 @@ extension Tensor {
             downY: down.height, downX: down.width, padX0: padding.left, padX1: padding.right,
             padY0: padding.top, padY1: padding.bottom)
         precondition(size.height > 0 && size.width > 0, "upfirdn2d output of \(shape) would be empty")
+        // Without upsampling and cropping this is a depthwise convolution; with enough channels
+        // oneDNN's depthwise kernels run it several times faster than the generic loop.
+        if up == 1 && shape[1] >= Tensor.depthwiseUpfirdnMinimumChannels
+            && [padding.top, padding.bottom, padding.left, padding.right].allSatisfy({ $0 >= 0 }) {
+            return upfirdn2dByDepthwiseConvolution(filter: filter.detached(), down: down, padding: padding,
+                                                   flipFilter: flipFilter, gain: gain)
+        }
         let x = self, f = filter.detached()
         let output = Tensor(shape: [shape[0], shape[1], size.height, size.width]) { out in
             ResamplingKernels.upfirdn2d(x.storage.pointer, out.baseAddress!, planes: planes, height: h, width: w,
@@ -142,5 +149,20 @@ extension Tensor {
                                  right: w * up.width - size.width * down.width + padding.left - up.width + 1)
             return [g.upfirdn2d(filter: f, up: down, down: up, padding: pads, flipFilter: !flipFilter, gain: gain)]
         }
+    }
+}
+
+extension Tensor {
+    /// Channels from which `upfirdn2d` without upsampling runs as a oneDNN depthwise convolution.
+    static let depthwiseUpfirdnMinimumChannels = 8
+
+    /// `upfirdn2d` with `up` = 1 as a depthwise convolution with the (flipped unless
+    /// `flipFilter`) filter scaled by `gain`, stride `down` and zero padding.
+    func upfirdn2dByDepthwiseConvolution(filter: Tensor, down: Size2D, padding: Padding2D, flipFilter: Bool,
+                                         gain: Float) -> Tensor {
+        let channels = shape[1]
+        let kernel = (flipFilter ? filter : filter.reversed(alongAxes: [0, 1])) * gain
+        let weight = kernel.reshaped(to: [1, 1] + filter.shape).expanded(to: [channels, 1] + filter.shape)
+        return Tensor.conv2d(self, weight: weight, stride: down, padding: padding, groups: channels)
     }
 }

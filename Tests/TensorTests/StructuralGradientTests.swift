@@ -77,6 +77,28 @@ final class StructuralGradientTests: XCTestCase {
         assertGradientsMatchFiniteDifferences([x]) {
             $0[0].upfirdn2d(filter: filter, up: Size2D(1, 2), down: 2, padding: 1, flipFilter: true)
         }
+        // The depthwise-convolution path (8+ channels, no upsampling) against the generic kernel.
+        let wide = randomTensor([2, 9, 7, 6], seed: 34)
+        for (down, pads, flip) in [(Size2D(1, 1), Padding2D(top: 2, bottom: 1, left: 2, right: 1), false),
+                                   (Size2D(2, 2), Padding2D(integerLiteral: 1), true),
+                                   (Size2D(2, 1), Padding2D(top: 0, bottom: 3, left: 1, right: 0), false)] {
+            let fast = wide.upfirdn2d(filter: filter, down: down, padding: pads, flipFilter: flip, gain: 1.5)
+            let (planes, h, w) = (18, 7, 6)
+            let size = ResamplingKernels.upfirdn2dOutputSize(height: h, width: w, filterHeight: 3, filterWidth: 4, upY: 1, upX: 1,
+                                                             downY: down.height, downX: down.width, padX0: pads.left,
+                                                             padX1: pads.right, padY0: pads.top, padY1: pads.bottom)
+            let generic = Tensor(shape: [2, 9, size.height, size.width]) { out in
+                ResamplingKernels.upfirdn2d(wide.storage.pointer, out.baseAddress!, planes: planes, height: h, width: w,
+                                            filter: filter.storage.pointer, filterHeight: 3, filterWidth: 4, upY: 1, upX: 1,
+                                            downY: down.height, downX: down.width, padX0: pads.left, padX1: pads.right,
+                                            padY0: pads.top, padY1: pads.bottom, flipFilter: flip, gain: 1.5)
+            }
+            XCTAssertTrue(fast.isAlmostEqual(to: generic, tolerance: 1e-5), "depthwise upfirdn2d, down \(down), pads \(pads)")
+        }
+        assertGradientsMatchFiniteDifferences([wide.sliced(0..<1, alongAxis: 0)]) {
+            $0[0].upfirdn2d(filter: filter, down: 2, padding: 1)
+        }
+
         // The adjoints, which serve as the gradients' gradients.
         let big = randomTensor([2, 2, 8, 10], seed: 33)
         assertGradientsMatchFiniteDifferences([big]) { $0[0].nearestUpsampleAdjoint(scale: 2) }
