@@ -75,3 +75,26 @@ final class StyleGANLayerGradientTests: XCTestCase {
         XCTAssertEqual(penalty.scalar, expected, accuracy: 1e-4 * expected)
     }
 }
+
+/// The resampling and noise layers.
+final class ResamplingLayerTests: XCTestCase {
+    func testPresetsMatchTheRecipes() {
+        var generator = SeededGenerator(seed: 6)
+        let x = Tensor.normal([2, 3, 8, 8], using: &generator)
+        XCTAssertEqual(UpFirDn2d.upsample2x()(x).scalars, FIRResampling.upsample2x(x).scalars)
+        XCTAssertEqual(UpFirDn2d.downsample2x()(x).scalars, FIRResampling.downsample2x(x).scalars)
+        XCTAssertEqual(UpFirDn2d.blur()(x).shape, x.shape)
+        XCTAssertEqual(UpFirDn2d.separableFilter([1, 3, 3, 1]).scalars, FIRResampling.filter.scalars)
+        // A blur of a constant image is the constant away from the zero-padded border.
+        let blurred = UpFirDn2d.blur()(Tensor.ones([1, 1, 8, 8]))
+        XCTAssertEqual(blurred[0, 0, 4, 4], 1, accuracy: 1e-6)
+    }
+
+    func testNoiseInjectionGradients() {
+        var generator = SeededGenerator(seed: 7)
+        let layer = NoiseInjection()
+        layer.strength.value = Tensor([0.7])
+        let x = Tensor.normal([2, 3, 4, 4], using: &generator), noise = Tensor.normal([2, 1, 4, 4], using: &generator)
+        assertModuleGradientsMatchFiniteDifferences(inputs: [x, noise], parameters: [layer.strength]) { layer($0[0], noise: $0[1]) }
+    }
+}
