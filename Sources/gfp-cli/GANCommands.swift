@@ -24,17 +24,7 @@ struct GANTrain: ParsableCommand {
             and the same options. Reals are mapped to [-1, 1].
             """)
 
-    @Option(help: "Training images: a folder, or fashion-mnist.")
-    var data: String
-
-    @Option(help: "Image side R, a power of two from 8 to 256.")
-    var resolution = 32
-
-    @Option(help: "Image channels (default: 1 for fashion-mnist, 3 for folders).")
-    var channels: Int?
-
-    @Option(help: "The run folder.")
-    var out: String
+    @OptionGroup var options: TrainingRunOptions
 
     @Option(help: "Total training steps.")
     var steps = 50_000
@@ -66,38 +56,21 @@ struct GANTrain: ParsableCommand {
     @Option(help: "Half-life of the generator's moving average, in images.")
     var emaHalfLife: Double = 10_000
 
-    @Option(help: "Seed of the initial weights, the data order, latents and noise.")
-    var seed: UInt64 = 0
-
-    @Option(help: "Steps between checkpoints.")
-    var checkpointEvery = 500
-
-    @Option(help: "Steps between sample grids.")
-    var sampleEvery = 1000
-
-    @Option(help: "Steps between log rows.")
-    var logEvery = 10
-
-    @Flag(help: "Continue the run in --out from its last checkpoint.")
-    var resume = false
-
     func validate() throws {
+        let resolution = options.resolution
         guard resolution >= 8, resolution <= 256, resolution & (resolution - 1) == 0 else {
             throw ValidationError("--resolution must be a power of two from 8 to 256")
         }
-        guard steps >= 1, batchSize >= 1, checkpointEvery >= 1, sampleEvery >= 1, logEvery >= 1 else {
-            throw ValidationError("--steps, --batch-size and the intervals must be positive")
+        guard steps >= 1, batchSize >= 1 else { throw ValidationError("--steps and --batch-size must be positive") }
+        guard batchSize % min(4, batchSize) == 0 else {
+            throw ValidationError("--batch-size must be a multiple of the minibatch group size 4")
         }
-        guard batchSize % min(4, batchSize) == 0 else { throw ValidationError("--batch-size must be a multiple of 4") }
-        if let channels, ![1, 3].contains(channels) { throw ValidationError("--channels must be 1 or 3") }
     }
 
     func run() throws {
-        let source = ImageSource(argument: data)
-        let imageChannels: Int
-        if let channels { imageChannels = channels } else if case .fashionMNIST = source { imageChannels = 1 } else { imageChannels = 3 }
+        let (source, channels) = (options.source, options.imageChannels)
         let architecture = GANArchitecture(generator: .init(
-            resolution: resolution, imageChannels: imageChannels, latentDimension: latentDimension,
+            resolution: options.resolution, imageChannels: channels, latentDimension: latentDimension,
             styleDimension: latentDimension, mappingDepth: mappingDepth,
             channels: ChannelSchedule(base: channelBase, maximum: channelMax)))
         var configuration = GANTrainingConfiguration()
@@ -106,15 +79,14 @@ struct GANTrain: ParsableCommand {
         configuration.r1Gamma = gamma
         configuration.pathLengthWeight = pathLengthWeight
         configuration.emaHalfLifeImages = emaHalfLife
-        configuration.seed = seed
-        let schedule = TrainingSchedule(totalSteps: steps, checkpointInterval: checkpointEvery, sampleInterval: sampleEvery,
-                                        logInterval: logEvery)
-        let directory = try RunDirectory(URL(fileURLWithPath: out), resume: resume)
-        let (size, batch, seed) = (resolution, batchSize, self.seed)
+        configuration.seed = options.seed
+        let directory = try RunDirectory(URL(fileURLWithPath: options.out), resume: options.resume)
+        let (size, batch, seed) = (options.resolution, batchSize, options.seed)
         let trainer = try GANTraining.run(
-            architecture: architecture, configuration: configuration, schedule: schedule, directory: directory, resume: resume,
+            architecture: architecture, configuration: configuration, schedule: options.schedule(steps: steps),
+            directory: directory, resume: options.resume,
             makeSource: {
-                try ImageTrainingBatches(source: source, resolution: size, channels: imageChannels, batchSize: batch,
+                try ImageTrainingBatches(source: source, resolution: size, channels: channels, batchSize: batch,
                                          range: -1...1, seed: seed)
             },
             writeSamples: { images, url in try SampleGrid.write(images, rows: 8, columns: 8, to: url, range: -1...1) })

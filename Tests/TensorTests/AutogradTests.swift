@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 @testable import Tensor
 
 /// The autograd engine itself: accumulation, graph pruning, no-grad scopes and double backward.

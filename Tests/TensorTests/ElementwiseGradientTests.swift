@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 @testable import Tensor
 
 /// Finite-difference checks for the element-wise, broadcasting and reduction operations.

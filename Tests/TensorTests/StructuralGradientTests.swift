@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 @testable import Tensor
 
 /// Finite-difference checks for shape operations, matrix products, convolutions and resampling.

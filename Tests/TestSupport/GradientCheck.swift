@@ -1,12 +1,12 @@
 import XCTest
-@testable import Tensor
+import Tensor
 
 /// Finite-difference gradient checking, in the spirit of `torch.autograd.gradcheck`.
 ///
 /// The scalar checked is `Σ f(inputs) ⊙ r` for a fixed random `r`, so every output element
 /// contributes with its own weight. Central differences with step `epsilon` are compared with
 /// the autograd gradient element by element: `|analytic − numeric| ≤ tolerance · max(1, |numeric|)`.
-func assertGradientsMatchFiniteDifferences(
+public func assertGradientsMatchFiniteDifferences(
     _ inputs: [Tensor], epsilon: Float = 1e-2, tolerance: Float = 2e-2, seed: UInt64 = 7,
     file: StaticString = #filePath, line: UInt = #line,
     _ function: ([Tensor]) -> Tensor
@@ -42,7 +42,7 @@ func assertGradientsMatchFiniteDifferences(
 
 /// Random test data: a seeded normal tensor, optionally pushed away from zero by `margin` so that
 /// functions with a kink at zero (ReLU, |x|) are differentiable at every sample.
-func randomTensor(_ shape: [Int], seed: UInt64, margin: Float = 0, scale: Float = 1) -> Tensor {
+public func randomTensor(_ shape: [Int], seed: UInt64, margin: Float = 0, scale: Float = 1) -> Tensor {
     var generator = SeededGenerator(seed: seed)
     let t = Tensor.normal(shape, standardDeviation: scale, using: &generator)
     guard margin > 0 else { return t }
