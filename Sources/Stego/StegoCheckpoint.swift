@@ -26,7 +26,7 @@ extension StegoTrainer {
         checkpoint.setTensors(optimizer.stateDictionary(), under: "optimizer")
         checkpoint.integers["training.step"] = schedule.step
         checkpoint.integers["training.stepsSinceTrigger"] = schedule.stepsSinceTrigger
-        for (i, word) in random.stateWords.enumerated() { checkpoint.integers["training.random.\(i)"] = Int(bitPattern: UInt(word)) }
+        checkpoint.setRandomState(random, under: "training.random")
         return checkpoint
     }
 
@@ -40,16 +40,12 @@ extension StegoTrainer {
         try self.init(architecture: stored.architecture, configuration: stored.training)
         try networks.loadStateDictionary(checkpoint.tensors(under: "model"))
         try optimizer.loadStateDictionary(checkpoint.tensors(under: "optimizer"))
-        guard let step = checkpoint.integers["training.step"],
-              let trigger = checkpoint.integers["training.stepsSinceTrigger"],
-              let random = SeededGenerator(stateWords: (0..<4).map { UInt64(UInt(bitPattern: checkpoint.integers["training.random.\($0)"] ?? 0)) })
-        else {
-            throw CheckpointError.mismatchedKeys(missing: ["training.step", "training.stepsSinceTrigger", "training.random"],
-                                                 unexpected: [], wrongShapes: [])
+        guard let step = checkpoint.integers["training.step"], let trigger = checkpoint.integers["training.stepsSinceTrigger"] else {
+            throw CheckpointError.mismatchedKeys(missing: ["training.step", "training.stepsSinceTrigger"], unexpected: [], wrongShapes: [])
         }
         schedule.step = step
         schedule.stepsSinceTrigger = trigger
-        self.random = random
+        random = try checkpoint.randomState(under: "training.random")
     }
 }
 

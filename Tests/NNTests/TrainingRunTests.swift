@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 @testable import NN
 import Tensor
 
@@ -7,12 +8,7 @@ import Tensor
 final class TrainingRunTests: XCTestCase {
     var directory: URL!
 
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("gfp-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+    override func setUpWithError() throws { directory = try makeTemporaryDirectory(prefix: "gfp-run") }
 
     static let architecture = GANArchitecture(generator: .init(
         resolution: 8, imageChannels: 1, latentDimension: 8, styleDimension: 8, mappingDepth: 2,

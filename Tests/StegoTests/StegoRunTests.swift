@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 @testable import Stego
 import Imaging
 import NN
@@ -9,12 +10,7 @@ import Tensor
 final class StegoRunTests: XCTestCase {
     var directory: URL!
 
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("gfp-stego-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+    override func setUpWithError() throws { directory = try makeTemporaryDirectory(prefix: "gfp-stego") }
 
     static let architecture = StegoArchitecture(resolution: 32, imageChannels: 1, fingerprintLength: 12)
 

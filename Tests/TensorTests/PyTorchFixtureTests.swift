@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 @testable import Tensor
 
 /// Forward and backward results matched to fixtures produced by PyTorch
@@ -58,17 +59,6 @@ final class PyTorchFixtureTests: XCTestCase {
                 assertClose(grad, c.grads[name]!, tolerance: tolerance, "\(c.name) gradient of \(name)")
             }
         }
-    }
-
-    /// Largest error relative to the reference's largest magnitude (and at least 1).
-    func assertClose(_ actual: Tensor, _ expected: Tensor, tolerance: Float, _ message: String,
-                     file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(actual.shape, expected.shape, message, file: file, line: line)
-        guard actual.shape == expected.shape else { return }
-        let scale = max(1, expected.scalars.map { abs($0) }.max() ?? 0)
-        let error = zip(actual.scalars, expected.scalars).map { abs($0 - $1) }.max() ?? 0
-        XCTAssertLessThanOrEqual(error / scale, tolerance, "\(message): max error \(error) at scale \(scale)",
-                                 file: file, line: line)
     }
 
     func testConv2d() throws {

@@ -491,3 +491,23 @@ private struct CheckpointLayout {
         return components
     }
 }
+
+// MARK: - Random streams
+
+extension Checkpoint {
+    /// Stores a random stream's state as four integers `<prefix>.0` … `<prefix>.3`.
+    public mutating func setRandomState(_ generator: SeededGenerator, under prefix: String) {
+        for (i, word) in generator.stateWords.enumerated() { integers["\(prefix).\(i)"] = Int(bitPattern: UInt(word)) }
+    }
+
+    /// The random stream stored by `setRandomState(_:under:)`.
+    /// - Throws: `CheckpointError.mismatchedKeys` when the integers are missing or hold no valid state.
+    public func randomState(under prefix: String) throws(CheckpointError) -> SeededGenerator {
+        let keys = (0..<4).map { "\(prefix).\($0)" }
+        let words = keys.compactMap { integers[$0] }.map { UInt64(UInt(bitPattern: $0)) }
+        guard words.count == 4, let generator = SeededGenerator(stateWords: words) else {
+            throw .mismatchedKeys(missing: keys.filter { integers[$0] == nil }.sorted(), unexpected: [], wrongShapes: [])
+        }
+        return generator
+    }
+}

@@ -52,7 +52,7 @@ extension GANTrainer {
         checkpoint.setTensors(generatorOptimizer.stateDictionary(), under: "optimizer.generator")
         checkpoint.setTensors(discriminatorOptimizer.stateDictionary(), under: "optimizer.discriminator")
         checkpoint.integers["training.step"] = step
-        for (i, word) in random.stateWords.enumerated() { checkpoint.integers["training.random.\(i)"] = Int(bitPattern: UInt(word)) }
+        checkpoint.setRandomState(random, under: "training.random")
         checkpoint.reals["training.pathLengthMean"] = Double(pathLengthMean)
         return checkpoint
     }
@@ -70,14 +70,11 @@ extension GANTrainer {
         try averageGenerator.loadStateDictionary(checkpoint.tensors(under: "ema"))
         try generatorOptimizer.loadStateDictionary(checkpoint.tensors(under: "optimizer.generator"))
         try discriminatorOptimizer.loadStateDictionary(checkpoint.tensors(under: "optimizer.discriminator"))
-        guard let step = checkpoint.integers["training.step"],
-              let random = SeededGenerator(stateWords: (0..<4).map { UInt64(UInt(bitPattern: checkpoint.integers["training.random.\($0)"] ?? 0)) }),
-              let pathLengthMean = checkpoint.reals["training.pathLengthMean"] else {
-            throw CheckpointError.mismatchedKeys(missing: ["training.step", "training.random", "training.pathLengthMean"],
-                                                 unexpected: [], wrongShapes: [])
+        guard let step = checkpoint.integers["training.step"], let pathLengthMean = checkpoint.reals["training.pathLengthMean"] else {
+            throw CheckpointError.mismatchedKeys(missing: ["training.pathLengthMean", "training.step"], unexpected: [], wrongShapes: [])
         }
         self.step = step
-        self.random = random
+        random = try checkpoint.randomState(under: "training.random")
         self.pathLengthMean = Float(pathLengthMean)
     }
 }
