@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Imaging", targets: ["Imaging"]),
+        .library(name: "FingerprintVerifier", targets: ["FingerprintVerifier"]),
         .library(name: "Forensics", targets: ["Forensics"]),
         .library(name: "Stego", targets: ["Stego"]),
         .library(name: "ScalableGAN", targets: ["ScalableGAN"]),
@@ -34,7 +35,13 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["CDNNL", "CBLAS"]),
         .target(name: "NN", dependencies: ["Tensor", "CHDF5"]),
         .target(name: "Imaging", dependencies: ["Tensor", "CPNG", "CJPEG", "CZlib"]),
-        .target(name: "Forensics", dependencies: ["Tensor", "NN", "Imaging"]),
+        // The binomial verifier: the standard library only, so that other projects can link it alone.
+        .target(name: "FingerprintVerifier"),
+        .target(
+            name: "Forensics",
+            dependencies: [
+                "FingerprintVerifier", "Tensor", "NN", "Imaging",
+            ]),
         .target(name: "Stego", dependencies: ["Tensor", "NN", "Imaging", "Forensics"]),
         .target(name: "ScalableGAN", dependencies: ["Tensor", "NN", "Imaging", "Forensics"]),
         .target(name: "Attribution", dependencies: ["Tensor", "NN", "Imaging", "Forensics"]),
@@ -47,5 +54,7 @@ let package = Package(
 
         // One test target per library target; the others arrive with their modules' code.
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "FingerprintVerifierTests", dependencies: ["FingerprintVerifier"],
+                    resources: [.copy("Fixtures")]),
     ]
 )
