@@ -40,7 +40,7 @@ let package = Package(
         .target(
             name: "Forensics",
             dependencies: [
-                "FingerprintVerifier", "Tensor", "NN", "Imaging",
+                "FingerprintVerifier", "Tensor", "NN", "Imaging", "CBLAS",
             ]),
         .target(name: "Stego", dependencies: ["Tensor", "NN", "Imaging", "Forensics"]),
         .target(name: "ScalableGAN", dependencies: ["Tensor", "NN", "Imaging", "Forensics"]),
@@ -56,5 +56,6 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "FingerprintVerifierTests", dependencies: ["FingerprintVerifier"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "ForensicsTests", dependencies: ["Forensics"], resources: [.copy("Fixtures")]),
     ]
 )
