@@ -17,6 +17,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Thin system-library shims: a module map and a one-line header each, nothing else.
@@ -41,6 +42,7 @@ let package = Package(
             name: "Forensics",
             dependencies: [
                 "FingerprintVerifier", "Tensor", "NN", "Imaging", "CBLAS",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         .target(name: "Stego", dependencies: ["Tensor", "NN", "Imaging", "Forensics"]),
         .target(name: "ScalableGAN", dependencies: ["Tensor", "NN", "Imaging", "Forensics"]),
