@@ -138,15 +138,9 @@ public struct FingerprintIndex: Sendable {
 /// The nearest entry of `range`: distance and position, the first among equals.
 private func scanNearest(_ words: UnsafeBufferPointer<UInt64>, range: Range<Int>, wordsPerEntry: Int,
                          query: UnsafeBufferPointer<UInt64>) -> (distance: Int, position: Int) {
+    if wordsPerEntry == 2 { return scanNearest128(words, range: range, query: query) }
     var best = Int.max, position = range.lowerBound
-    if wordsPerEntry == 2 {
-        // 128-bit fingerprints, the papers' length: the two words unrolled.
-        let q0 = query[0], q1 = query[1]
-        for i in range {
-            let d = (words[2 &* i] ^ q0).nonzeroBitCount &+ (words[2 &* i &+ 1] ^ q1).nonzeroBitCount
-            if d < best { best = d; position = i }
-        }
-    } else if wordsPerEntry == 1 {
+    if wordsPerEntry == 1 {
         let q0 = query[0]
         for i in range {
             let d = (words[i] ^ q0).nonzeroBitCount
@@ -159,6 +153,61 @@ private func scanNearest(_ words: UnsafeBufferPointer<UInt64>, range: Range<Int>
             for w in 0..<wordsPerEntry { d &+= (words[base &+ w] ^ query[w]).nonzeroBitCount }
             if d < best { best = d; position = i }
         }
+    }
+    return (best, position)
+}
+
+/// `scanNearest` for 128-bit fingerprints, the papers' length, four entries per step.
+///
+/// Swift code for the baseline x86-64 target may not use the POPCNT instruction, and `nonzeroBitCount`
+/// becomes a bit-slicing sequence per word. Here the two words of an entry are one `SIMD2<UInt64>`
+/// (an SSE2 register): each is reduced to 4-bit counts, the two words' counts are added, the
+/// bytes of four entries are interleaved into one register and summed with shifts, so that the
+/// per-entry work shrinks by about a third and a scan of 10⁷ entries runs near memory bandwidth.
+private func scanNearest128(_ words: UnsafeBufferPointer<UInt64>, range: Range<Int>,
+                            query: UnsafeBufferPointer<UInt64>) -> (distance: Int, position: Int) {
+    typealias Pair = SIMD2<UInt64>
+    @inline(__always) func nibbleCounts(_ x: Pair) -> Pair {
+        // Each 4-bit field of the result counts the set bits of that field of x (at most 4).
+        let v = x &- ((x &>> 1) & Pair(repeating: 0x5555_5555_5555_5555))
+        return (v & Pair(repeating: 0x3333_3333_3333_3333)) &+ ((v &>> 2) & Pair(repeating: 0x3333_3333_3333_3333))
+    }
+    @inline(__always) func byteCounts(_ x: Pair, _ y: Pair) -> Pair {
+        // Lanes: entry x and entry y; each byte sums four-bit counts of both words (at most 16).
+        let sum = Pair(x[0], y[0]) &+ Pair(x[1], y[1])
+        return (sum &+ (sum &>> 4)) & Pair(repeating: 0x0f0f_0f0f_0f0f_0f0f)
+    }
+    var best = Int.max, position = range.lowerBound
+    let q = Pair(query[0], query[1])
+    let raw = UnsafeRawPointer(words.baseAddress!)
+    let evenBytes = Pair(repeating: 0x00ff_00ff_00ff_00ff)
+    var i = range.lowerBound
+    while i &+ 3 < range.upperBound {
+        let offset = 16 &* i
+        let a = nibbleCounts(raw.loadUnaligned(fromByteOffset: offset, as: Pair.self) ^ q)
+        let b = nibbleCounts(raw.loadUnaligned(fromByteOffset: offset &+ 16, as: Pair.self) ^ q)
+        let c = nibbleCounts(raw.loadUnaligned(fromByteOffset: offset &+ 32, as: Pair.self) ^ q)
+        let d = nibbleCounts(raw.loadUnaligned(fromByteOffset: offset &+ 48, as: Pair.self) ^ q)
+        var ab = byteCounts(a, b), cd = byteCounts(c, d)
+        ab = ab &+ (ab &>> 8)                                  // even bytes: sums of byte pairs, ≤ 32
+        cd = cd &+ (cd &>> 8)
+        var sums = (ab & evenBytes) | ((cd & evenBytes) &<< 8)  // entries a, b in even bytes; c, d in odd
+        sums = sums &+ (sums &>> 16)
+        sums = sums &+ (sums &>> 32)                           // byte 0: a | b, byte 1: c | d (≤ 128)
+        let da = Int(truncatingIfNeeded: sums[0] & 0xff), db = Int(truncatingIfNeeded: sums[1] & 0xff)
+        let dc = Int(truncatingIfNeeded: (sums[0] >> 8) & 0xff), dd = Int(truncatingIfNeeded: (sums[1] >> 8) & 0xff)
+        if min(min(da, db), min(dc, dd)) < best {
+            if da < best { best = da; position = i }
+            if db < best { best = db; position = i &+ 1 }
+            if dc < best { best = dc; position = i &+ 2 }
+            if dd < best { best = dd; position = i &+ 3 }
+        }
+        i &+= 4
+    }
+    while i < range.upperBound {
+        let d = (words[2 &* i] ^ query[0]).nonzeroBitCount &+ (words[2 &* i &+ 1] ^ query[1]).nonzeroBitCount
+        if d < best { best = d; position = i }
+        i &+= 1
     }
     return (best, position)
 }
