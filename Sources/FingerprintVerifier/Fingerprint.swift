@@ -113,7 +113,9 @@ public struct Fingerprint: Hashable, Sendable {
 }
 
 extension Fingerprint: RandomAccessCollection, MutableCollection {
+    /// 0: bit positions count from zero.
     public var startIndex: Int { 0 }
+    /// `bitCount`.
     public var endIndex: Int { bitCount }
 
     /// Bit `position`, `true` when set.

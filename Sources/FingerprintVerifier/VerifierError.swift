@@ -12,6 +12,7 @@ public enum VerifierError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Two fingerprints that must have the same length do not.
     case lengthMismatch(expected: Int, found: Int)
 
+    /// A one-line explanation for users.
     public var description: String {
         switch self {
         case let .invalidBitCharacter(character, offset):

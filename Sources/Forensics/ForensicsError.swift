@@ -16,6 +16,7 @@ public enum ForensicsError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A LAPACK routine reported failure (`info` as LAPACK returns it).
     case lapackFailure(routine: String, info: Int)
 
+    /// A one-line explanation for users.
     public var description: String {
         switch self {
         case let .tooFewSamples(count, minimum):

@@ -55,6 +55,7 @@ extension RegistryEntry: Codable {
         try container.encode(note, forKey: .note)
     }
 
+    /// Decodes the form `encode(to:)` writes; a missing `note` reads as empty.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let timestamp = try container.decode(String.self, forKey: .createdAt)

@@ -30,6 +30,7 @@ public enum RegistryError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Any other failure reported by SQLite.
     case database(path: String, reason: String)
 
+    /// A one-line explanation for users, naming the file where there is one.
     public var description: String {
         switch self {
         case let .notFound(path):
