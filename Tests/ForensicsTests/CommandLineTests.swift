@@ -21,7 +21,9 @@ final class CommandLineTests: XCTestCase {
         let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         let candidate = testBinary.deletingLastPathComponent().appendingPathComponent("gfp")
         guard FileManager.default.isExecutableFile(atPath: candidate.path) else {
-            throw XCTSkip("no gfp executable at \(candidate.path); build the package with `swift build --build-tests`")
+            // A failure, not a skip: `swift build --build-tests` builds the executable too.
+            struct MissingExecutable: Error, CustomStringConvertible { let description: String }
+            throw MissingExecutable(description: "no gfp executable at \(candidate.path); run `swift build --build-tests` first")
         }
         return candidate
     }
