@@ -38,10 +38,12 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["Tensor", "CPNG", "CJPEG", "CZlib"]),
         // The binomial verifier: the standard library only, so that other projects can link it alone.
         .target(name: "FingerprintVerifier"),
+        // Hamming-distance scans compiled per instruction set (POPCNT, AVX-512), chosen at run time.
+        .target(name: "CHammingKernels"),
         .target(
             name: "Forensics",
             dependencies: [
-                "FingerprintVerifier", "Tensor", "NN", "Imaging", "CBLAS",
+                "FingerprintVerifier", "CHammingKernels", "Tensor", "NN", "Imaging", "CBLAS",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         .target(name: "Stego", dependencies: ["Tensor", "NN", "Imaging", "Forensics"]),
@@ -58,6 +60,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "FingerprintVerifierTests", dependencies: ["FingerprintVerifier"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "ForensicsTests", dependencies: ["Forensics"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ForensicsTests", dependencies: ["Forensics", "CHammingKernels"],
+                    resources: [.copy("Fixtures")]),
     ]
 )

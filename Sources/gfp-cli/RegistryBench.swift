@@ -47,7 +47,7 @@ struct RegistryBench: ParsableCommand {
                 if i >= 2 { milliseconds.append(elapsed) }
             }
             printLine(workload: "registry_nearest_ms", value: milliseconds.sorted()[milliseconds.count / 2],
-                      extra: ["entries": count, "bits": bits, "queries": queries])
+                      extra: ["entries": count, "bits": bits, "queries": queries, "kernel": index.searchKernel])
             printLine(workload: "memory_stream_ms", value: streamMilliseconds(index.words),
                       extra: ["entries": count, "bits": bits, "megabytes": index.words.count * 8 / 1_000_000])
         }

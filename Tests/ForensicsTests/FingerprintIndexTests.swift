@@ -1,3 +1,4 @@
+import CHammingKernels
 import Forensics
 import Tensor
 import XCTest
@@ -31,6 +32,44 @@ final class FingerprintIndexTests: XCTestCase {
                 XCTAssertEqual(index.containsEntry(closerThan: best, to: query), false)
             }
         }
+    }
+
+    /// Each kernel this CPU can run (portable always; POPCNT and AVX-512 VPOPCNTDQ where present)
+    /// gives the brute-force answer, including ties, the vector loop's remainder and empty ranges.
+    func testEveryKernelAgreesWithBruteForce() {
+        var generator = SeededGenerator(seed: 8)
+        var kernelsRun: Set<String> = []
+        for (bitCount, count) in [(128, 1_003), (64, 500), (192, 301), (128, 7)] {
+            let index = FingerprintIndex.random(count: count, bitCount: bitCount, using: &generator)
+            var fingerprints = (0..<count).map { index.fingerprint(at: $0) }
+            // Duplicates make ties: the first position must win.
+            var tied = FingerprintIndex(bitCount: bitCount)
+            fingerprints += fingerprints.prefix(3)
+            for (i, fingerprint) in fingerprints.enumerated() { tied.append(fingerprint, identifier: Int64(i)) }
+            for trial in 0..<6 {
+                let query = trial < 3 ? fingerprints[count - 1 - trial] : Fingerprint.random(bitCount: bitCount, using: &generator)
+                for range in [0..<fingerprints.count, 1..<fingerprints.count - 2, 5..<5] {
+                    let distances = range.map { fingerprints[$0].hammingDistance(to: query) }
+                    let expectedDistance = distances.min() ?? Int(Int64.max)
+                    let expectedPosition = distances.firstIndex(of: expectedDistance).map { range.lowerBound + $0 } ?? range.lowerBound
+                    for kernel in ["portable", "popcnt", "avx512-vpopcntdq"] {
+                        var distance: Int64 = -1, position: Int64 = -1
+                        let ran = tied.words.withUnsafeBufferPointer { words in
+                            query.words.withUnsafeBufferPointer { q in
+                                gfp_hamming_nearest_with_kernel(kernel, words.baseAddress, tied.wordsPerEntry, range.lowerBound,
+                                                                range.upperBound, q.baseAddress, &distance, &position)
+                            }
+                        }
+                        guard ran == 1 else { continue }
+                        kernelsRun.insert(kernel)
+                        XCTAssertEqual(Int(distance), expectedDistance, "\(kernel), \(bitCount) bits, range \(range)")
+                        XCTAssertEqual(Int(position), expectedPosition, "\(kernel), \(bitCount) bits, range \(range)")
+                    }
+                }
+            }
+        }
+        XCTAssert(kernelsRun.contains("portable"))
+        print("Hamming kernels checked on this CPU: \(kernelsRun.sorted()); searches use \(FingerprintIndex(bitCount: 128).searchKernel)")
     }
 
     func testRandomIndexMasksUnusedBitsAndAppendKeepsOrder() {

@@ -1,12 +1,16 @@
+import CHammingKernels
 import Dispatch
 import Foundation
 
 /// Fingerprints of one length packed contiguously in memory, for nearest-match search by
 /// Hamming distance: entry i occupies `words[i * wordsPerEntry ..< (i + 1) * wordsPerEntry]`.
 ///
-/// A search XORs the query with every entry and counts the differing bits with `popcount`,
-/// over all cores. Ten million 128-bit fingerprints take 160 MB, and one search streams them
-/// once: the machine's memory bandwidth bounds it (see Docs/benchmarks.md, "Forensics").
+/// A search XORs the query with every entry and counts the differing bits with `popcount`, in
+/// one contiguous range per core. The counting runs in a small C kernel compiled for several
+/// instruction sets and chosen at run time (`searchKernel`): AVX-512 VPOPCNTDQ for 128-bit
+/// fingerprints where the CPU has it, else POPCNT, else portable code. Ten million 128-bit
+/// fingerprints take 160 MB, and one search streams them once, so the machine's memory bandwidth
+/// bounds it (see Docs/benchmarks.md, "Forensics").
 public struct FingerprintIndex: Sendable {
     /// The length of every fingerprint, in bits.
     public let bitCount: Int
@@ -81,11 +85,19 @@ public struct FingerprintIndex: Sendable {
         precondition(query.bitCount == bitCount,
                      "FingerprintIndex of \(bitCount)-bit fingerprints: query of \(query.bitCount) bits")
         guard count > 0 else { return nil }
+        let wordsPerEntry = self.wordsPerEntry
         let best = searchInParallel(query) { words, range, query in
-            scanNearest(words, range: range, wordsPerEntry: wordsPerEntry, query: query)
+            var distance: Int64 = 0, position: Int64 = 0
+            gfp_hamming_nearest(words.baseAddress, wordsPerEntry, range.lowerBound, range.upperBound, query.baseAddress,
+                                &distance, &position)
+            return (Int(distance), Int(position))
         }
         return Neighbour(position: best.position, identifier: identifiers[best.position], distance: best.distance)
     }
+
+    /// The instruction set the search uses for this index's fingerprint length:
+    /// `"avx512-vpopcntdq"`, `"popcnt"` or `"portable"`.
+    public var searchKernel: String { String(cString: gfp_hamming_kernel_name(wordsPerEntry)) }
 
     /// Whether some entry lies at Hamming distance less than `distance` from `fingerprint`
     /// (stopping at the first one found).
@@ -133,81 +145,4 @@ public struct FingerprintIndex: Sendable {
             }
         }
     }
-}
-
-/// The nearest entry of `range`: distance and position, the first among equals.
-private func scanNearest(_ words: UnsafeBufferPointer<UInt64>, range: Range<Int>, wordsPerEntry: Int,
-                         query: UnsafeBufferPointer<UInt64>) -> (distance: Int, position: Int) {
-    if wordsPerEntry == 2 { return scanNearest128(words, range: range, query: query) }
-    var best = Int.max, position = range.lowerBound
-    if wordsPerEntry == 1 {
-        let q0 = query[0]
-        for i in range {
-            let d = (words[i] ^ q0).nonzeroBitCount
-            if d < best { best = d; position = i }
-        }
-    } else {
-        for i in range {
-            var d = 0
-            let base = i &* wordsPerEntry
-            for w in 0..<wordsPerEntry { d &+= (words[base &+ w] ^ query[w]).nonzeroBitCount }
-            if d < best { best = d; position = i }
-        }
-    }
-    return (best, position)
-}
-
-/// `scanNearest` for 128-bit fingerprints, the papers' length, four entries per step.
-///
-/// Swift code for the baseline x86-64 target may not use the POPCNT instruction, and `nonzeroBitCount`
-/// becomes a bit-slicing sequence per word. Here the two words of an entry are one `SIMD2<UInt64>`
-/// (an SSE2 register): each is reduced to 4-bit counts, the two words' counts are added, the
-/// bytes of four entries are interleaved into one register and summed with shifts, so that the
-/// per-entry work shrinks by about a third and a scan of 10⁷ entries runs near memory bandwidth.
-private func scanNearest128(_ words: UnsafeBufferPointer<UInt64>, range: Range<Int>,
-                            query: UnsafeBufferPointer<UInt64>) -> (distance: Int, position: Int) {
-    typealias Pair = SIMD2<UInt64>
-    @inline(__always) func nibbleCounts(_ x: Pair) -> Pair {
-        // Each 4-bit field of the result counts the set bits of that field of x (at most 4).
-        let v = x &- ((x &>> 1) & Pair(repeating: 0x5555_5555_5555_5555))
-        return (v & Pair(repeating: 0x3333_3333_3333_3333)) &+ ((v &>> 2) & Pair(repeating: 0x3333_3333_3333_3333))
-    }
-    @inline(__always) func byteCounts(_ x: Pair, _ y: Pair) -> Pair {
-        // Lanes: entry x and entry y; each byte sums four-bit counts of both words (at most 16).
-        let sum = Pair(x[0], y[0]) &+ Pair(x[1], y[1])
-        return (sum &+ (sum &>> 4)) & Pair(repeating: 0x0f0f_0f0f_0f0f_0f0f)
-    }
-    var best = Int.max, position = range.lowerBound
-    let q = Pair(query[0], query[1])
-    let raw = UnsafeRawPointer(words.baseAddress!)
-    let evenBytes = Pair(repeating: 0x00ff_00ff_00ff_00ff)
-    var i = range.lowerBound
-    while i &+ 3 < range.upperBound {
-        let offset = 16 &* i
-        let a = nibbleCounts(raw.loadUnaligned(fromByteOffset: offset, as: Pair.self) ^ q)
-        let b = nibbleCounts(raw.loadUnaligned(fromByteOffset: offset &+ 16, as: Pair.self) ^ q)
-        let c = nibbleCounts(raw.loadUnaligned(fromByteOffset: offset &+ 32, as: Pair.self) ^ q)
-        let d = nibbleCounts(raw.loadUnaligned(fromByteOffset: offset &+ 48, as: Pair.self) ^ q)
-        var ab = byteCounts(a, b), cd = byteCounts(c, d)
-        ab = ab &+ (ab &>> 8)                                  // even bytes: sums of byte pairs, ≤ 32
-        cd = cd &+ (cd &>> 8)
-        var sums = (ab & evenBytes) | ((cd & evenBytes) &<< 8)  // entries a, b in even bytes; c, d in odd
-        sums = sums &+ (sums &>> 16)
-        sums = sums &+ (sums &>> 32)                           // byte 0: a | b, byte 1: c | d (≤ 128)
-        let da = Int(truncatingIfNeeded: sums[0] & 0xff), db = Int(truncatingIfNeeded: sums[1] & 0xff)
-        let dc = Int(truncatingIfNeeded: (sums[0] >> 8) & 0xff), dd = Int(truncatingIfNeeded: (sums[1] >> 8) & 0xff)
-        if min(min(da, db), min(dc, dd)) < best {
-            if da < best { best = da; position = i }
-            if db < best { best = db; position = i &+ 1 }
-            if dc < best { best = dc; position = i &+ 2 }
-            if dd < best { best = dd; position = i &+ 3 }
-        }
-        i &+= 4
-    }
-    while i < range.upperBound {
-        let d = (words[2 &* i] ^ query[0]).nonzeroBitCount &+ (words[2 &* i &+ 1] ^ query[1]).nonzeroBitCount
-        if d < best { best = d; position = i }
-        i &+= 1
-    }
-    return (best, position)
 }
