@@ -65,17 +65,22 @@ public struct Fingerprint: Hashable, Sendable {
     /// - Throws: `VerifierError.emptyBitString`, or `VerifierError.invalidBitCharacter` naming the
     ///   first character that is neither `0` nor `1`.
     public init(parsing text: some StringProtocol) throws {
-        var bits: [Bool] = []
-        bits.reserveCapacity(text.utf8.count)
-        for (offset, character) in text.enumerated() {
-            switch character {
-            case "0": bits.append(false)
-            case "1": bits.append(true)
-            default: throw VerifierError.invalidBitCharacter(character, offset: offset)
+        // Bytes, not Characters: registries parse millions of these when they load their index.
+        var words: [UInt64] = []
+        words.reserveCapacity(Self.wordCount(forBitCount: text.utf8.count))
+        var count = 0
+        for byte in text.utf8 {
+            guard byte == UInt8(ascii: "0") || byte == UInt8(ascii: "1") else {
+                let offset = text.firstIndex { $0 != "0" && $0 != "1" }.map { text.distance(from: text.startIndex, to: $0) } ?? 0
+                throw VerifierError.invalidBitCharacter(text[text.index(text.startIndex, offsetBy: offset)], offset: offset)
             }
+            if count & 63 == 0 { words.append(0) }
+            if byte == UInt8(ascii: "1") { words[count >> 6] |= 1 << UInt64(count & 63) }
+            count += 1
         }
-        if bits.isEmpty { throw VerifierError.emptyBitString }
-        self.init(bits: bits)
+        if count == 0 { throw VerifierError.emptyBitString }
+        self.bitCount = count
+        self.words = words
     }
 
     /// A fingerprint of `bitCount` independent, uniformly random bits drawn from `generator`.

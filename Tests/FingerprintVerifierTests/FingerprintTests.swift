@@ -22,6 +22,9 @@ final class FingerprintTests: XCTestCase {
         XCTAssertThrowsError(try Fingerprint(parsing: "0102")) { error in
             XCTAssertEqual(error as? VerifierError, .invalidBitCharacter("2", offset: 3))
         }
+        XCTAssertThrowsError(try Fingerprint(parsing: "01é1")) { error in
+            XCTAssertEqual(error as? VerifierError, .invalidBitCharacter("é", offset: 2), "offsets count characters")
+        }
         XCTAssertThrowsError(try Fingerprint(parsing: "")) { error in
             XCTAssertEqual(error as? VerifierError, .emptyBitString)
         }
