@@ -99,27 +99,10 @@ public struct FingerprintIndex: Sendable {
     /// `"avx512-vpopcntdq"`, `"popcnt"` or `"portable"`.
     public var searchKernel: String { String(cString: gfp_hamming_kernel_name(wordsPerEntry)) }
 
-    /// Whether some entry lies at Hamming distance less than `distance` from `fingerprint`
-    /// (stopping at the first one found).
+    /// Whether some entry lies at Hamming distance less than `distance` from `fingerprint`.
     public func containsEntry(closerThan distance: Int, to fingerprint: Fingerprint) -> Bool {
-        precondition(fingerprint.bitCount == bitCount,
-                     "FingerprintIndex of \(bitCount)-bit fingerprints: query of \(fingerprint.bitCount) bits")
-        return firstEntry(closerThan: distance, to: fingerprint) != nil
-    }
-
-    /// The first entry at Hamming distance less than `distance` from `fingerprint`, if any.
-    func firstEntry(closerThan distance: Int, to fingerprint: Fingerprint) -> Neighbour? {
-        let wordsPerEntry = self.wordsPerEntry
-        return words.withUnsafeBufferPointer { words in
-            fingerprint.words.withUnsafeBufferPointer { query in
-                for i in 0..<count {
-                    var d = 0
-                    for w in 0..<wordsPerEntry { d &+= (words[i * wordsPerEntry + w] ^ query[w]).nonzeroBitCount }
-                    if d < distance { return Neighbour(position: i, identifier: identifiers[i], distance: d) }
-                }
-                return nil
-            }
-        }
+        guard let nearest = nearest(to: fingerprint) else { return false }
+        return nearest.distance < distance
     }
 
     /// Splits the entries into one contiguous range per core, runs `scan` on each and keeps the

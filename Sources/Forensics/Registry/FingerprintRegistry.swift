@@ -212,7 +212,7 @@ public final class FingerprintRegistry: Sendable {
 
     /// Throws unless `fingerprint` is new and at least `minimumDistance` from every entry of `index`.
     private func checkSpacing(of fingerprint: Fingerprint, against index: FingerprintIndex) throws {
-        guard let near = index.firstEntry(closerThan: max(1, minimumDistance), to: fingerprint) else { return }
+        guard let near = index.nearest(to: fingerprint), near.distance < max(1, minimumDistance) else { return }
         if near.distance == 0 { throw RegistryError.duplicateFingerprint(existing: near.identifier) }
         throw RegistryError.tooClose(distance: near.distance, minimumDistance: minimumDistance, existing: near.identifier)
     }

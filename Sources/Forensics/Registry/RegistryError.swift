@@ -13,9 +13,9 @@ public enum RegistryError: Error, Hashable, Sendable, CustomStringConvertible {
     case unsupportedVersion(path: String, found: Int, supported: Int)
     /// A fingerprint's length differs from the registry's.
     case bitCountMismatch(expected: Int, found: Int)
-    /// A fingerprint lies closer than the registry's minimum distance to an entry (`existing` is
-    /// that entry's id, or nil for another entry of the same import).
-    case tooClose(distance: Int, minimumDistance: Int, existing: Int64?)
+    /// A fingerprint lies closer than the registry's minimum distance to an entry (`existing`, the
+    /// nearest one; for an import, possibly an entry of the same import).
+    case tooClose(distance: Int, minimumDistance: Int, existing: Int64)
     /// The exact bits are registered already, under id `existing`.
     case duplicateFingerprint(existing: Int64)
     /// An imported entry's id is taken.
@@ -46,8 +46,7 @@ public enum RegistryError: Error, Hashable, Sendable, CustomStringConvertible {
         case let .bitCountMismatch(expected, found):
             return "fingerprint of \(found) bits for a registry of \(expected)-bit fingerprints"
         case let .tooClose(distance, minimumDistance, existing):
-            let other = existing.map { "entry \($0)" } ?? "another imported entry"
-            return "fingerprint at Hamming distance \(distance) from \(other); the registry keeps at least \(minimumDistance)"
+            return "fingerprint at Hamming distance \(distance) from entry \(existing); the registry keeps at least \(minimumDistance)"
         case let .duplicateFingerprint(existing):
             return "fingerprint already registered as entry \(existing)"
         case let .duplicateIdentifier(id):
