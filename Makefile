@@ -4,7 +4,7 @@ SWIFT ?= swift
 
 # Debian packages the build, the tests and the demo need.
 DEB_PACKAGES := libdnnl-dev libopenblas-dev liblapacke-dev libpng-dev libjpeg-dev libhdf5-dev \
-                zlib1g-dev pkg-config dataset-fashion-mnist python3-h5py gcc
+                zlib1g-dev libsqlite3-dev pkg-config dataset-fashion-mnist python3-h5py gcc
 
 .PHONY: deps build release test demo bench clean
 

@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Imaging", targets: ["Imaging"]),
+        .library(name: "FingerprintVerifier", targets: ["FingerprintVerifier"]),
         .library(name: "Forensics", targets: ["Forensics"]),
         .library(name: "Stego", targets: ["Stego"]),
         .library(name: "ScalableGAN", targets: ["ScalableGAN"]),
@@ -16,6 +17,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Thin system-library shims: a module map and a one-line header each, nothing else.
@@ -38,7 +40,16 @@ let package = Package(
         .target(name: "CImagingSupport", dependencies: ["CPNG", "CJPEG"],
                 linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
         .target(name: "Imaging", dependencies: ["Tensor", "CImagingSupport", "CZlib"]),
-        .target(name: "Forensics", dependencies: ["Tensor", "NN", "Imaging"]),
+        // The binomial verifier: the standard library only, so that other projects can link it alone.
+        .target(name: "FingerprintVerifier"),
+        // Hamming-distance scans compiled per instruction set (POPCNT, AVX-512), chosen at run time.
+        .target(name: "CHammingKernels"),
+        .target(
+            name: "Forensics",
+            dependencies: [
+                "FingerprintVerifier", "CHammingKernels", "Tensor", "NN", "Imaging", "CBLAS",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
         .target(name: "Stego", dependencies: ["Tensor", "NN", "Imaging", "Forensics"]),
         .target(name: "ScalableGAN", dependencies: ["Tensor", "NN", "Imaging", "Forensics"]),
         .target(name: "Attribution", dependencies: ["Tensor", "NN", "Imaging", "Forensics"]),
@@ -56,5 +67,9 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StegoTests", dependencies: ["Stego", "TestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "FingerprintVerifierTests", dependencies: ["FingerprintVerifier"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "ForensicsTests", dependencies: ["Forensics", "CHammingKernels"],
+                    resources: [.copy("Fixtures")]),
     ]
 )

@@ -1,1 +1,4 @@
-// The Forensics module: its public API arrives with its issue (see README.md, Status).
+// Forensics: decisions on decoded fingerprints (the re-exported binomial verifier), detection
+// and attribution metrics, Fréchet distances between feature sets, and the registry of issued
+// fingerprints. See Docs/architecture.md.
+@_exported import FingerprintVerifier

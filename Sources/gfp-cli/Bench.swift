@@ -6,7 +6,7 @@ import Tensor
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure throughput; prints one JSON object per line.",
-        subcommands: [TensorBench.self, ImagingBench.self])
+        subcommands: [TensorBench.self, ImagingBench.self, RegistryBench.self])
 }
 
 /// `gfp bench tensor`: the engine's matrix product and 3×3 convolution.
@@ -57,9 +57,9 @@ func medianSeconds(_ repeats: Int, _ body: () throws -> Void) rethrows -> Double
     return samples.sorted()[samples.count / 2]
 }
 
-/// Prints `{"workload": ..., "value": ..., "threads": ...}` and the `extra` keys on one line.
+/// Prints `{"workload": ..., "value": ..., "threads": ...}` and any `extra` fields on one line.
 func printLine(workload: String, value: Any, extra: [String: Any] = [:]) {
-    var object: [String: Any] = extra.merging(["workload": workload, "value": value]) { $1 }
+    var object: [String: Any] = extra.merging(["workload": workload, "value": value]) { _, new in new }
     object["threads"] = ProcessInfo.processInfo.activeProcessorCount
     let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))
