@@ -69,7 +69,8 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "FingerprintVerifierTests", dependencies: ["FingerprintVerifier"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "ForensicsTests", dependencies: ["Forensics", "CHammingKernels"],
+        .testTarget(name: "ForensicsTests",
+                    dependencies: ["Forensics", "CHammingKernels", "Tensor", "NN", "Imaging", "TestSupport"],
                     resources: [.copy("Fixtures")]),
     ]
 )
