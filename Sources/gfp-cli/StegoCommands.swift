@@ -1,4 +1,5 @@
 import ArgumentParser
+import Forensics
 import Foundation
 import NN
 import Stego
@@ -9,7 +10,7 @@ struct StegoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stego",
         abstract: "Hide fingerprints in training images so that GANs trained on them carry them.",
-        subcommands: [StegoTrain.self, StegoEmbed.self])
+        subcommands: [StegoTrain.self, StegoEmbed.self, StegoDetect.self])
 }
 
 /// `gfp stego train --data DIR|fashion-mnist --resolution 32 --bits 100 --out RUN_DIR [--steps N] [--resume]`.
@@ -122,5 +123,78 @@ struct StegoEmbed: ParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+    }
+}
+
+/// `gfp stego detect --decoder DEC.h5 [--expected BITS | --registry REG] INPUT [--json]`.
+struct StegoDetect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "detect",
+        abstract: "Decode fingerprints from images and test them against a fingerprint or a registry.",
+        discussion: """
+            Prints one line per image (name, bits, bit accuracy and p-value when a fingerprint or \
+            registry is given) and a summary with the mean bit accuracy and the majority-vote \
+            fingerprint's verdict; --json prints everything as one JSON object. Images must have the \
+            decoder's size unless --resize. Exit status: 0 when the majority vote (or, with a \
+            registry, any image) matches or nothing was tested, 1 when not, 2 on an error.
+            """)
+
+    @Option(help: "Decoder file written by gfp stego train (RUN_DIR/decoder.h5).")
+    var decoder: String
+
+    @Option(help: "The fingerprint to test for, as L characters 0/1.")
+    var expected: String?
+
+    @Option(help: "A fingerprint registry (gfp registry create) to match each image against.")
+    var registry: String?
+
+    @Option(help: "False-positive rate of the verdicts.")
+    var falsePositiveRate = 1e-6
+
+    @Flag(help: "Resize and centre-crop folder images to the decoder's size.")
+    var resize = false
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    @Argument(help: "A folder of images, or fashion-mnist:test / fashion-mnist:train.")
+    var input: String
+
+    func validate() throws {
+        guard expected == nil || registry == nil else { throw ValidationError("give at most one of --expected and --registry") }
+        guard falsePositiveRate > 0, falsePositiveRate < 1 else { throw ValidationError("--false-positive-rate must be in (0, 1)") }
+    }
+
+    func run() throws {
+        let model = try StegoModelFile.readDecoder(from: URL(fileURLWithPath: decoder))
+        let expectedBits = try expected.map { try Fingerprint(parsing: $0) }
+        let registryStore = try registry.map { try FingerprintRegistry(path: $0) }
+        let decoded = try StegoDetection.decode(decoder: model, source: ImageSource(argument: input), resize: resize)
+        let (images, summary) = try StegoDetection.summarize(decoded, expected: expectedBits, registry: registryStore,
+                                                             falsePositiveRate: falsePositiveRate)
+        if json {
+            struct Report: Encodable { var summary: DetectionSummary; var images: [DetectedImage] }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(Report(summary: summary, images: images)), as: UTF8.self))
+        } else {
+            for image in images {
+                var line = "\(image.name) \(image.bits)"
+                if let verdict = image.verdict {
+                    line += String(format: " accuracy %.4f p %.3g %@", verdict.bitAccuracy, verdict.pValue,
+                                   verdict.matched ? "match" : "no-match")
+                }
+                if let id = image.registryID { line += " registry-id \(id)" }
+                print(line)
+            }
+            var closing = "images \(summary.images)  majority vote \(summary.majorityVote)"
+            if let accuracy = summary.meanBitAccuracy { closing += String(format: "  mean bit accuracy %.4f", accuracy) }
+            if let verdict = summary.majorityVerdict {
+                closing += String(format: "  majority p %.3g (%@)", verdict.pValue, verdict.matched ? "match" : "no match")
+            }
+            print(closing)
+        }
+        let matched = summary.majorityVerdict.map(\.matched) ?? (summary.matchedImages.map { $0 > 0 } ?? true)
+        if !matched { throw ExitCode(ExitStatus.noMatch) }
     }
 }

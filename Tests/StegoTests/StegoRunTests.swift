@@ -3,6 +3,7 @@ import XCTest
 import TestSupport
 @testable import Stego
 import Imaging
+import Forensics
 import NN
 import Tensor
 
@@ -89,5 +90,38 @@ final class StegoRunTests: XCTestCase {
         XCTAssertThrowsError(try StegoEmbedding.parseBits("10x", length: 3))
         XCTAssertThrowsError(try StegoEmbedding.embed(encoder: networks.encoder, source: .folder(folder),
                                                       assignment: .identical([1, 0]), output: output))
+    }
+
+    func testDetectionDecodesVerifiesAndRejectsWrongSizes() throws {
+        var generator = SeededGenerator(seed: 8)
+        let networks = try StegoNetworks(Self.architecture, generator: &generator)
+        let folder = directory.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for i in 0..<3 {
+            try PNG.write(Tensor.uniform([1, 32, 32], using: &generator), to: folder.appendingPathComponent("g\(i).png"))
+        }
+        let decoded = try StegoDetection.decode(decoder: networks.decoder, source: .folder(folder))
+        XCTAssertEqual(decoded.map(\.name), ["g0.png", "g1.png", "g2.png"])
+        // The expected fingerprint is the first image's own bits: that image matches perfectly.
+        let (images, summary) = try StegoDetection.summarize(decoded, expected: decoded[0].bits, falsePositiveRate: 1e-3)
+        XCTAssertEqual(images[0].verdict?.matchingBits, 12)
+        XCTAssertEqual(images[0].verdict?.pValue ?? 1, pValue(matchingBits: 12, of: 12), accuracy: 1e-15)
+        XCTAssertEqual(summary.images, 3)
+        XCTAssertEqual(summary.majorityVote, Fingerprint.majorityVote(decoded.map(\.bits)))
+        XCTAssertNotNil(summary.meanBitAccuracy)
+        XCTAssertThrowsError(try StegoDetection.summarize(decoded, expected: try Fingerprint(parsing: "0101")))
+        // Images of another size are an error unless resizing is asked for.
+        let large = directory.appendingPathComponent("large")
+        try FileManager.default.createDirectory(at: large, withIntermediateDirectories: true)
+        try PNG.write(Tensor.uniform([1, 40, 40], using: &generator), to: large.appendingPathComponent("large.png"))
+        XCTAssertThrowsError(try StegoDetection.decode(decoder: networks.decoder, source: .folder(large))) { error in
+            guard case .imageShape? = error as? StegoError else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(try StegoDetection.decode(decoder: networks.decoder, source: .folder(large), resize: true).count, 1)
+        // A folder mixing sizes stops with the loader's typed error naming the odd file.
+        try PNG.write(Tensor.uniform([1, 40, 40], using: &generator), to: folder.appendingPathComponent("large.png"))
+        XCTAssertThrowsError(try StegoDetection.decode(decoder: networks.decoder, source: .folder(folder))) { error in
+            XCTAssertTrue(String(describing: error).contains("large.png"), "\(error)")
+        }
     }
 }
