@@ -98,11 +98,6 @@ SQRT2 = math.sqrt(2.0)
 # Tensor helpers and JSON emission (same format as make_tensor_fixtures.py)
 # --------------------------------------------------------------------------------------------
 
-def q(t: torch.Tensor) -> torch.Tensor:
-    """Round to float32-representable values, keep float64 dtype."""
-    return t.detach().to(torch.float32).to(F64)
-
-
 def randn(*shape: int, std: float = 1.0) -> torch.Tensor:
     return q(torch.randn(shape, dtype=F64) * std)
 
@@ -111,48 +106,7 @@ def bernoulli(*shape: int) -> torch.Tensor:
     return (torch.rand(shape, dtype=F64) < 0.5).to(F64)
 
 
-class TensorJSON:
-    """A tensor destined for JSON: its shape and float32-rounded flat data."""
-
-    def __init__(self, t: torch.Tensor):
-        t = q(t)
-        flat = t.reshape(-1).tolist()
-        if not all(math.isfinite(v) for v in flat):
-            raise ValueError("non-finite value in fixture tensor")
-        self.shape = list(t.shape)
-        self.data = flat
-
-    def to_json(self) -> str:
-        data = ", ".join("%.9g" % v for v in self.data)
-        return '{"shape": %s, "data": [%s]}' % (_emit(self.shape), data)
-
-
-def _emit(obj) -> str:
-    """Compact, deterministic JSON for params / shapes (TensorJSON inline)."""
-    if isinstance(obj, TensorJSON):
-        return obj.to_json()
-    if isinstance(obj, bool):
-        return "true" if obj else "false"
-    if isinstance(obj, int):
-        return str(obj)
-    if isinstance(obj, float):
-        if not math.isfinite(obj):
-            raise ValueError("non-finite param")
-        return repr(obj)
-    if isinstance(obj, str):
-        return '"%s"' % obj.replace("\\", "\\\\").replace('"', '\\"')
-    if isinstance(obj, (list, tuple)):
-        return "[" + ", ".join(_emit(v) for v in obj) + "]"
-    if isinstance(obj, dict):
-        return "{" + ", ".join('"%s": %s' % (k, _emit(v)) for k, v in obj.items()) + "}"
-    raise TypeError(f"cannot emit {type(obj)}")
-
-
-def _emit_tensor_map(m: dict[str, TensorJSON], indent: str) -> str:
-    if not m:
-        return "{}"
-    inner = ",\n".join(f'{indent}  "{k}": {v.to_json()}' for k, v in m.items())
-    return "{\n" + inner + "\n" + indent + "}"
+from fixture_json import TensorJSON, _emit, _emit_tensor_map, q  # noqa: E402  (shared emitters)
 
 
 def _emit_order(order: list[dict], indent: str) -> str:
