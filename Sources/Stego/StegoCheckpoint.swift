@@ -15,7 +15,7 @@ extension StegoTrainer {
     /// A trainer for fresh networks, initialised from the configuration's seed.
     public convenience init(architecture: StegoArchitecture, configuration: StegoTrainingConfiguration) throws {
         var random = SeededGenerator(seed: configuration.seed ^ 0x7374_6567_6F5F_696E)   // "stego_in"
-        self.init(networks: try StegoNetworks(architecture, generator: &random), configuration: configuration)
+        try self.init(networks: try StegoNetworks(architecture, generator: &random), configuration: configuration)
     }
 
     /// Networks, optimiser, λ-schedule state and random stream.

@@ -1,3 +1,4 @@
+import Forensics
 import Foundation
 import NN
 import Tensor
@@ -12,6 +13,10 @@ public struct StegoTrainingConfiguration: Codable, Hashable, Sendable {
     public var chanceWarningStep = 2000
     /// Seed of the fingerprints drawn during training.
     public var seed: UInt64 = 0
+    /// Immunisation: a perturbation (in `Perturbation`'s string form, e.g. `noise:0.05+blur:3`)
+    /// applied, in its differentiable form, to the fingerprinted images before the decoder, so
+    /// that the fingerprint survives it. `nil` trains without (the official setting).
+    public var immunization: String?
 
     public init() {}
 }
@@ -39,9 +44,14 @@ public final class StegoTrainer {
     /// Mean bit accuracy of the last 100 steps (for the chance warning and progress lines).
     public private(set) var recentAccuracy: [Float] = []
 
-    public init(networks: StegoNetworks, configuration: StegoTrainingConfiguration) {
+    /// The parsed immunisation perturbation.
+    public let immunization: Perturbation?
+
+    /// - Throws: a `PerturbationParseError` when `configuration.immunization` does not parse.
+    public init(networks: StegoNetworks, configuration: StegoTrainingConfiguration) throws {
         self.networks = networks
         self.configuration = configuration
+        immunization = try configuration.immunization.map { try Perturbation(parsing: $0) }
         optimizer = Adam(for: networks, learningRate: configuration.learningRate)
         random = SeededGenerator(seed: configuration.seed)
     }
@@ -71,7 +81,8 @@ public final class StegoTrainer {
         let bits = Tensor.bernoulli([n, a.fingerprintLength], using: &random)
         let lambda = schedule.weight(configuration.l2Schedule)
         let fingerprinted = networks.encoder(fingerprints: bits, images: images)
-        let logits = networks.decoder(fingerprinted)
+        let decoderInput = try immunization.map { try $0.applyDifferentiably(fingerprinted, using: &random) } ?? fingerprinted
+        let logits = networks.decoder(decoderInput)
         let bce = binaryCrossEntropyWithLogits(logits: logits, targets: bits)
         let mse = mseLoss(predictions: fingerprinted, targets: images)
         let loss = bce * configuration.bceWeight + mse * lambda

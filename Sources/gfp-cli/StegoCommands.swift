@@ -43,9 +43,15 @@ struct StegoTrain: ParsableCommand {
     @Flag(help: "Use the older fixed lambda ramp (steps 1000-4000) instead of the accuracy gate.")
     var fixedSchedule = false
 
+    @Option(help: "Immunise against a perturbation applied before the decoder, e.g. noise:0.05+blur:3 or jpeg:50.")
+    var immunize: String?
+
     func validate() throws {
         guard bits >= 1, steps >= 1, batchSize >= 1 else {
             throw ValidationError("--bits, --steps and --batch-size must be positive")
+        }
+        if let immunize {
+            do { _ = try Perturbation(parsing: immunize) } catch { throw ValidationError("--immunize: \(error)") }
         }
     }
 
@@ -57,6 +63,7 @@ struct StegoTrain: ParsableCommand {
         configuration.learningRate = learningRate
         configuration.seed = options.seed
         if fixedSchedule { configuration.l2Schedule = .fixed() }
+        configuration.immunization = immunize
         let directory = try RunDirectory(URL(fileURLWithPath: options.out), resume: options.resume)
         let (size, seed, batch) = (options.resolution, options.seed, batchSize)
         let trainer = try StegoTraining.run(

@@ -19,7 +19,7 @@ final class StegoTrainerTests: XCTestCase {
         configuration.batchSize = 16
         configuration.learningRate = 3e-4
         configuration.seed = 2
-        let trainer = StegoTrainer(networks: networks, configuration: configuration)
+        let trainer = try StegoTrainer(networks: networks, configuration: configuration)
         var accuracies: [Float] = [], losses: [Float] = []
         func mean(_ values: ArraySlice<Float>) -> Float { values.reduce(0, +) / Float(max(values.count, 1)) }
         while accuracies.count < 800 && !(accuracies.count >= 20 && mean(accuracies.suffix(20)) > 0.9) {
@@ -37,11 +37,38 @@ final class StegoTrainerTests: XCTestCase {
     func testWrongImageShapeIsATypedError() throws {
         var generator = SeededGenerator(seed: 1)
         let networks = try StegoNetworks(.init(resolution: 32, imageChannels: 1, fingerprintLength: 8), generator: &generator)
-        let trainer = StegoTrainer(networks: networks, configuration: .init())
+        let trainer = try StegoTrainer(networks: networks, configuration: .init())
         XCTAssertThrowsError(try trainer.trainStep(images: Tensor.zeros([2, 3, 32, 32]))) { error in
             XCTAssertEqual(error as? StegoError, .imageShape(expected: [2, 1, 32, 32], found: [2, 3, 32, 32]))
         }
         XCTAssertThrowsError(try StegoNetworks(.init(resolution: 48, imageChannels: 1, fingerprintLength: 8),
                                                generator: &generator))
+    }
+}
+
+/// Immunisation: training through a differentiable perturbation before the decoder.
+final class StegoImmunizationTests: XCTestCase {
+    func testImmunizedTrainingPerturbsTheDecoderInputAndRejectsBadSpecifications() throws {
+        var generator = SeededGenerator(seed: 1)
+        let networks = try StegoNetworks(.init(resolution: 32, imageChannels: 1, fingerprintLength: 8), generator: &generator)
+        var configuration = StegoTrainingConfiguration()
+        configuration.batchSize = 4
+        configuration.immunization = "noise:0.5"
+        let trainer = try StegoTrainer(networks: networks, configuration: configuration)
+        XCTAssertEqual(trainer.immunization?.description, "noise:0.5")
+        // Strong noise before the decoder: its gradient reaches the encoder and the loss is finite.
+        let images = Tensor.uniform([4, 1, 32, 32], using: &generator)
+        let metrics = try trainer.trainStep(images: images)
+        XCTAssertTrue(metrics.loss.isFinite)
+        XCTAssertNotNil(networks.encoder.conv1.weight.value.scalars.first)
+        // Same seed and images without immunisation give a different decoder input, hence another loss.
+        var plainGenerator = SeededGenerator(seed: 1)
+        let plainNetworks = try StegoNetworks(.init(resolution: 32, imageChannels: 1, fingerprintLength: 8), generator: &plainGenerator)
+        var plain = configuration
+        plain.immunization = nil
+        let plainMetrics = try StegoTrainer(networks: plainNetworks, configuration: plain).trainStep(images: images)
+        XCTAssertNotEqual(plainMetrics.bce, metrics.bce)
+        configuration.immunization = "jpeg:banana"
+        XCTAssertThrowsError(try StegoTrainer(networks: networks, configuration: configuration))
     }
 }
