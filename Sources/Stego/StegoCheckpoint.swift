@@ -75,24 +75,29 @@ public enum StegoModelFile {
 
     /// Reads an encoder file.
     public static func readEncoder(from url: URL) throws -> FingerprintEncoder {
-        let (checkpoint, architecture) = try read(url, kind: encoderKind)
-        var unused = SeededGenerator(seed: 0)
-        let encoder = FingerprintEncoder(resolution: architecture.resolution, imageChannels: architecture.imageChannels,
-                                         fingerprintLength: architecture.fingerprintLength, generator: &unused)
-        try encoder.loadStateDictionary(checkpoint.tensors(under: "model"))
-        encoder.eval()
-        return encoder
+        try read(url, kind: encoderKind) { architecture, generator in
+            FingerprintEncoder(resolution: architecture.resolution, imageChannels: architecture.imageChannels,
+                               fingerprintLength: architecture.fingerprintLength, generator: &generator)
+        }
     }
 
     /// Reads a decoder file.
     public static func readDecoder(from url: URL) throws -> FingerprintDecoder {
-        let (checkpoint, architecture) = try read(url, kind: decoderKind)
+        try read(url, kind: decoderKind) { architecture, generator in
+            FingerprintDecoder(resolution: architecture.resolution, imageChannels: architecture.imageChannels,
+                               fingerprintLength: architecture.fingerprintLength, generator: &generator)
+        }
+    }
+
+    /// Reads a model file of `kind`, builds the module for its architecture and loads its weights.
+    private static func read<Model: Module>(_ url: URL, kind: String,
+                                            make: (StegoArchitecture, inout SeededGenerator) -> Model) throws -> Model {
+        let (checkpoint, architecture) = try read(url, kind: kind)
         var unused = SeededGenerator(seed: 0)
-        let decoder = FingerprintDecoder(resolution: architecture.resolution, imageChannels: architecture.imageChannels,
-                                         fingerprintLength: architecture.fingerprintLength, generator: &unused)
-        try decoder.loadStateDictionary(checkpoint.tensors(under: "model"))
-        decoder.eval()
-        return decoder
+        let model = make(architecture, &unused)
+        try model.loadStateDictionary(checkpoint.tensors(under: "model"))
+        model.eval()
+        return model
     }
 
     private static func read(_ url: URL, kind: String) throws -> (Checkpoint, StegoArchitecture) {
