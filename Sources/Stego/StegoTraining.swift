@@ -38,8 +38,7 @@ public enum StegoTraining {
         var source = try makeSource()
         try source.skipBatches(trainer.step)
         let log = try CSVLog(url: directory.logURL, columns: logColumns, resumingAt: resume ? trainer.step : nil)
-        var progress = progressOutput.map { ProgressReporter(totalSteps: schedule.totalSteps, interval: schedule.progressInterval, output: $0) }
-            ?? ProgressReporter(totalSteps: schedule.totalSteps, interval: schedule.progressInterval)
+        var progress = ProgressReporter(schedule: schedule, output: progressOutput)
         var warned = false
         var lastImages: Tensor?
         try runTrainingLoop(

@@ -113,8 +113,7 @@ public enum GANTraining {
         var source = try makeSource()
         try source.skipBatches(trainer.step)
         let log = try CSVLog(url: directory.logURL, columns: logColumns, resumingAt: resume ? trainer.step : nil)
-        var progress = progressOutput.map { ProgressReporter(totalSteps: schedule.totalSteps, interval: schedule.progressInterval, output: $0) }
-            ?? ProgressReporter(totalSteps: schedule.totalSteps, interval: schedule.progressInterval)
+        var progress = ProgressReporter(schedule: schedule, output: progressOutput)
         // Fixed latents and noise for the sample grids, independent of the training stream.
         var sampleRandom = SeededGenerator(seed: configuration.seed ^ 0x5341_4D50)
         let latents = trainer.generator.sampleLatents(64, generator: &sampleRandom)

@@ -18,6 +18,15 @@ public struct ProgressReporter {
         self.output = output
     }
 
+    /// A reporter for `schedule`, printing to `output` or, when `nil`, to standard error.
+    public init(schedule: TrainingSchedule, output: ((String) -> Void)?) {
+        if let output {
+            self.init(totalSteps: schedule.totalSteps, interval: schedule.progressInterval, output: output)
+        } else {
+            self.init(totalSteps: schedule.totalSteps, interval: schedule.progressInterval)
+        }
+    }
+
     /// Reports that `step` steps are done; `values` are shown in order after the ETA.
     public mutating func update(step: Int, _ values: [(String, Double)] = [], force: Bool = false) {
         let now = Date()
