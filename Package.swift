@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Tensor"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "StegoTests", dependencies: ["Stego", "TestSupport"]),
+        .testTarget(name: "StegoTests", dependencies: ["Stego", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "FingerprintVerifierTests", dependencies: ["FingerprintVerifier"],
                     resources: [.copy("Fixtures")]),

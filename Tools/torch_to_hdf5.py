@@ -106,8 +106,12 @@ def write_string_attribute(obj, name, text):
     obj.attrs.create(name, np.bytes_(data or b"\0"), dtype=h5py.string_dtype("utf-8", max(len(data), 1)))
 
 
-def write_checkpoint(path, arrays, kind, config="{}", format=FORMAT, version=VERSION):
-    """Writes ``arrays`` (key -> array-like) as a gfp checkpoint at ``path``, atomically."""
+def write_checkpoint(path, arrays, kind, config="{}", format=FORMAT, version=VERSION, compress=False):
+    """Writes ``arrays`` (key -> array-like) as a gfp checkpoint at ``path``, atomically.
+
+    With ``compress``, tensors of rank >= 1 are stored chunked with HDF5's shuffle and deflate
+    filters, which libhdf5 undoes transparently on reading (the Swift reader needs nothing more).
+    """
     json.loads(config)  # must be JSON
     plan = []
     for key in sorted(arrays):
@@ -136,7 +140,8 @@ def write_checkpoint(path, arrays, kind, config="{}", format=FORMAT, version=VER
             write_string_attribute(f, "config", config)
             for what, components, value in plan:
                 if what == "dataset":
-                    f.create_dataset("/".join(components), data=value)
+                    filters = dict(compression="gzip", compression_opts=9, shuffle=True) if compress and value.ndim else {}
+                    f.create_dataset("/".join(components), data=value, **filters)
                 else:
                     group = f.require_group("/".join(components[:-1])) if len(components) > 1 else f
                     group.attrs[components[-1]] = value
@@ -162,6 +167,7 @@ def main(argv=None):
                         help="remove PREFIX (e.g. 'module.') from the start of keys; repeatable, first match wins")
     parser.add_argument("--prefix", default="", help="put PREFIX and a dot before every key, e.g. 'model'")
     parser.add_argument("--entry", help="dotted path of the state dict inside the loaded object")
+    parser.add_argument("--compress", action="store_true", help="store tensors with the shuffle and deflate filters")
     parser.add_argument("--allow-pickle", action="store_true",
                         help="load with weights_only=False (only for files you trust)")
     args = parser.parse_args(argv)
@@ -172,7 +178,8 @@ def main(argv=None):
             config = handle.read()
     state = load_state_dict(args.input, args.entry, args.allow_pickle)
     arrays = rename_keys(state, args.strip_prefix, args.prefix)
-    write_checkpoint(args.output, arrays, kind=args.kind, config=config, format=args.format, version=args.version)
+    write_checkpoint(args.output, arrays, kind=args.kind, config=config, format=args.format, version=args.version,
+                     compress=args.compress)
     print(f"wrote {len(arrays)} entries to {args.output}", file=sys.stderr)
 
 
