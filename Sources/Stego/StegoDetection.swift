@@ -27,6 +27,12 @@ public struct DetectionSummary: Codable, Sendable {
     public var matchedImages: Int?
     /// The false-positive rate the verdicts use.
     public var falsePositiveRate: Double
+    /// The bit-accuracy threshold above which an image counts as fingerprinted (generated), the
+    /// deepfake-detection rule of the ICCV'21 paper (0.75 there).
+    public var detectionThreshold: Double
+    /// Images whose bit accuracy against the expected fingerprint is at least
+    /// `detectionThreshold` (when one was given): detected as coming from the fingerprinted source.
+    public var detectedImages: Int?
 }
 
 /// Decoding fingerprints from images and deciding, with a p-value, whether they carry a given
@@ -64,7 +70,8 @@ public enum StegoDetection {
     /// the registry's nearest entry, corrected for its size).
     public static func summarize(_ decoded: [(name: String, bits: Fingerprint)], expected: Fingerprint?,
                                  registry: FingerprintRegistry? = nil,
-                                 falsePositiveRate: Double = 1e-6) throws -> (images: [DetectedImage], summary: DetectionSummary) {
+                                 falsePositiveRate: Double = 1e-6,
+                                 detectionThreshold: Double = 0.75) throws -> (images: [DetectedImage], summary: DetectionSummary) {
         guard let first = decoded.first else { throw StegoError.invalidFingerprint("no images to decode") }
         if let expected, expected.bitCount != first.bits.bitCount {
             throw StegoError.invalidFingerprint("expected \(first.bits.bitCount) bits, got \(expected.bitCount)")
@@ -89,7 +96,11 @@ public enum StegoDetection {
             majorityVote: vote,
             majorityVerdict: majorityVerdict,
             matchedImages: images.contains { $0.verdict != nil } ? images.filter { $0.verdict?.matched == true }.count : nil,
-            falsePositiveRate: falsePositiveRate)
+            falsePositiveRate: falsePositiveRate,
+            detectionThreshold: detectionThreshold,
+            detectedImages: expected.map { expected in
+                bitAccuracies(decoded: decoded.map(\.bits), expected: expected).count { $0 >= detectionThreshold }
+            })
         return (images, summary)
     }
 }

@@ -18,6 +18,8 @@ public struct EmbeddingSummary: Codable, Sendable {
     public var meanPSNR: Double
     /// Mean bit accuracy of the written (8-bit) images when a decoder was given.
     public var bitAccuracy: Double?
+    /// The registry entry recording the fingerprint, when the caller registered it.
+    public var registryEntryID: Int64?
 }
 
 /// Fingerprinting a data set: each image goes through the encoder and is written as an 8-bit PNG

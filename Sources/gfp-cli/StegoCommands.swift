@@ -10,7 +10,7 @@ struct StegoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stego",
         abstract: "Hide fingerprints in training images so that GANs trained on them carry them.",
-        subcommands: [StegoTrain.self, StegoEmbed.self, StegoDetect.self])
+        subcommands: [StegoTrain.self, StegoEmbed.self, StegoDetect.self, StegoImportTorch.self])
 }
 
 /// `gfp stego train --data DIR|fashion-mnist --resolution 32 --bits 100 --out RUN_DIR [--steps N] [--resume]`.
@@ -104,6 +104,15 @@ struct StegoEmbed: ParsableCommand {
     @Option(help: "Images per batch.")
     var batchSize = 64
 
+    @Option(help: "A fingerprint registry (gfp registry create) to record the embedded fingerprint in, once every image is written.")
+    var registry: String?
+
+    @Option(help: "Recipient of the registry entry.")
+    var recipient = "training data"
+
+    @Option(help: "Model identifier of the registry entry (default: the output folder's name).")
+    var modelID: String?
+
     @Argument(help: "A folder of images, or fashion-mnist:test / fashion-mnist:train.")
     var input: String
 
@@ -114,6 +123,9 @@ struct StegoEmbed: ParsableCommand {
         guard (fingerprint != nil) != randomPerImage else {
             throw ValidationError("give exactly one of --fingerprint BITS and --random-per-image")
         }
+        guard registry == nil || fingerprint != nil else {
+            throw ValidationError("--registry records one fingerprint for the set: give --fingerprint BITS")
+        }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be positive") }
     }
 
@@ -123,10 +135,21 @@ struct StegoEmbed: ParsableCommand {
             .identical(try StegoEmbedding.parseBits($0, length: encoderModel.fingerprintLength))
         } ?? .randomPerImage(seed: seed)
         let decoderModel = try decoder.map { try StegoModelFile.readDecoder(from: URL(fileURLWithPath: $0)) }
-        let summary = try StegoEmbedding.embed(
+        // Open the registry and check the fingerprint before the long part, so a full or
+        // conflicting registry fails now and not after every image is written.
+        let registryStore = try registry.map { try FingerprintRegistry(path: $0) }
+        let registered = try fingerprint.map { try Fingerprint(parsing: $0) }
+        if let registryStore, let registered { try registryStore.validateRegistration(of: registered) }
+        var summary = try StegoEmbedding.embed(
             encoder: encoderModel, source: ImageSource(argument: input), assignment: assignment,
             output: URL(fileURLWithPath: outputDirectory), batchSize: batchSize, decoder: decoderModel,
             progress: { count in if count % 1000 < batchSize { FileHandle.standardError.write(Data("embedded \(count) images\n".utf8)) } })
+        if let registryStore, let registered {
+            let output = URL(fileURLWithPath: outputDirectory).standardizedFileURL
+            summary.registryEntryID = try registryStore.register(
+                registered, recipient: recipient, modelID: modelID ?? output.lastPathComponent,
+                note: "gfp stego embed \(input) -> \(output.path) (\(summary.images) images)").id
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         print(String(decoding: try encoder.encode(summary), as: UTF8.self))
@@ -158,6 +181,9 @@ struct StegoDetect: ParsableCommand {
     @Option(help: "False-positive rate of the verdicts.")
     var falsePositiveRate = 1e-6
 
+    @Option(help: "Bit accuracy from which an image counts as carrying the fingerprint (the paper's deepfake-detection rule).")
+    var detectionThreshold = 0.75
+
     @Flag(help: "Resize and centre-crop folder images to the decoder's size.")
     var resize = false
 
@@ -170,6 +196,7 @@ struct StegoDetect: ParsableCommand {
     func validate() throws {
         guard expected == nil || registry == nil else { throw ValidationError("give at most one of --expected and --registry") }
         guard falsePositiveRate > 0, falsePositiveRate < 1 else { throw ValidationError("--false-positive-rate must be in (0, 1)") }
+        guard (0...1).contains(detectionThreshold) else { throw ValidationError("--detection-threshold must be in [0, 1]") }
     }
 
     func run() throws {
@@ -178,7 +205,8 @@ struct StegoDetect: ParsableCommand {
         let registryStore = try registry.map { try FingerprintRegistry(path: $0) }
         let decoded = try StegoDetection.decode(decoder: model, source: ImageSource(argument: input), resize: resize)
         let (images, summary) = try StegoDetection.summarize(decoded, expected: expectedBits, registry: registryStore,
-                                                             falsePositiveRate: falsePositiveRate)
+                                                             falsePositiveRate: falsePositiveRate,
+                                                             detectionThreshold: detectionThreshold)
         if json {
             struct Report: Encodable { var summary: DetectionSummary; var images: [DetectedImage] }
             let encoder = JSONEncoder()
@@ -196,6 +224,9 @@ struct StegoDetect: ParsableCommand {
             }
             var closing = "images \(summary.images)  majority vote \(summary.majorityVote)"
             if let accuracy = summary.meanBitAccuracy { closing += String(format: "  mean bit accuracy %.4f", accuracy) }
+            if let detected = summary.detectedImages {
+                closing += String(format: "  detected %d/%d at accuracy >= %.2f", detected, summary.images, summary.detectionThreshold)
+            }
             if let verdict = summary.majorityVerdict {
                 closing += String(format: "  majority p %.3g (%@)", verdict.pValue, verdict.matched ? "match" : "no match")
             }

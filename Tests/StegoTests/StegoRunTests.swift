@@ -109,6 +109,14 @@ final class StegoRunTests: XCTestCase {
         XCTAssertEqual(summary.images, 3)
         XCTAssertEqual(summary.majorityVote, Fingerprint.majorityVote(decoded.map(\.bits)))
         XCTAssertNotNil(summary.meanBitAccuracy)
+        // Detection at a bit-accuracy threshold counts exactly the images at or above it.
+        let accuracies = bitAccuracies(decoded: decoded.map(\.bits), expected: decoded[0].bits)
+        XCTAssertEqual(summary.detectionThreshold, 0.75)
+        XCTAssertEqual(summary.detectedImages, accuracies.count { $0 >= 0.75 })
+        let strict = try StegoDetection.summarize(decoded, expected: decoded[0].bits, detectionThreshold: 1).summary
+        XCTAssertEqual(strict.detectedImages, accuracies.count { $0 == 1 })
+        XCTAssertGreaterThanOrEqual(strict.detectedImages ?? 0, 1)
+        XCTAssertNil(try StegoDetection.summarize(decoded, expected: nil).summary.detectedImages)
         XCTAssertThrowsError(try StegoDetection.summarize(decoded, expected: try Fingerprint(parsing: "0101")))
         // Images of another size are an error unless resizing is asked for.
         let large = directory.appendingPathComponent("large")

@@ -210,6 +210,18 @@ public final class FingerprintRegistry: Sendable {
         }
     }
 
+    /// Checks, without storing anything, that `register(_:recipient:modelID:note:createdAt:)`
+    /// would accept `fingerprint` now, so that a long job can fail before it starts rather than
+    /// after (another writer may still take the place in between; `register` checks again).
+    ///
+    /// - Throws: `RegistryError.bitCountMismatch`, `.duplicateFingerprint` or `.tooClose`.
+    public func validateRegistration(of fingerprint: Fingerprint) throws {
+        guard fingerprint.bitCount == bitCount else {
+            throw RegistryError.bitCountMismatch(expected: bitCount, found: fingerprint.bitCount)
+        }
+        try checkSpacing(of: fingerprint, against: index())
+    }
+
     /// Throws unless `fingerprint` is new and at least `minimumDistance` from every entry of `index`.
     private func checkSpacing(of fingerprint: Fingerprint, against index: FingerprintIndex) throws {
         guard let near = index.nearest(to: fingerprint), near.distance < max(1, minimumDistance) else { return }
