@@ -1,5 +1,6 @@
 import Foundation
 import Forensics
+import TestSupport
 import XCTest
 
 /// The `gfp` executable as scripts use it: registry commands from two processes at once, verdicts,
@@ -16,38 +17,14 @@ final class CommandLineTests: XCTestCase {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// The `gfp` binary built beside this test bundle (`swift build --build-tests` builds both).
-    static func executable() throws -> URL {
-        let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        let candidate = testBinary.deletingLastPathComponent().appendingPathComponent("gfp")
-        guard FileManager.default.isExecutableFile(atPath: candidate.path) else {
-            // A failure, not a skip: `swift build --build-tests` builds the executable too.
-            struct MissingExecutable: Error, CustomStringConvertible { let description: String }
-            throw MissingExecutable(description: "no gfp executable at \(candidate.path); run `swift build --build-tests` first")
-        }
-        return candidate
-    }
-
     /// Starts `gfp arguments`, its standard output and error going to files in the test directory.
     func start(_ arguments: [String], name: String) throws -> (Process, stdout: URL, stderr: URL) {
-        let process = Process()
-        process.executableURL = try Self.executable()
-        process.arguments = arguments
-        let stdout = directory.appendingPathComponent("\(name).out"), stderr = directory.appendingPathComponent("\(name).err")
-        try Data().write(to: stdout)
-        try Data().write(to: stderr)
-        process.standardOutput = try FileHandle(forWritingTo: stdout)
-        process.standardError = try FileHandle(forWritingTo: stderr)
-        try process.run()
-        return (process, stdout, stderr)
+        try CommandLineRunner(directory: directory).start(arguments, name: name)
     }
 
     /// Runs `gfp arguments` to completion.
     func gfp(_ arguments: String...) throws -> (status: Int32, stdout: String, stderr: String) {
-        let (process, stdout, stderr) = try start(arguments, name: "run-\(UUID().uuidString)")
-        process.waitUntilExit()
-        return (process.terminationStatus, try String(contentsOf: stdout, encoding: .utf8),
-                try String(contentsOf: stderr, encoding: .utf8))
+        try CommandLineRunner(directory: directory).run(arguments)
     }
 
     func testTwoProcessesIssuingAtOnceEndWithDistinctSpacedFingerprints() throws {

@@ -1,0 +1,93 @@
+import Foundation
+import XCTest
+import TestSupport
+import Stego
+import Imaging
+import NN
+import Tensor
+
+/// `gfp stego embed | detect | import-torch` as scripts run them: outputs, registry entries and
+/// exit statuses (0 match, 1 no match, 2 error, 64 usage).
+final class StegoCommandLineTests: XCTestCase {
+    var directory: URL!
+    var runner: CommandLineRunner!
+
+    override func setUpWithError() throws {
+        directory = try makeTemporaryDirectory(prefix: "gfp-stego-cli")
+        runner = CommandLineRunner(directory: directory)
+    }
+
+    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    func testEmbedRegistersItsFingerprintOnceAndDetectFindsIt() throws {
+        var generator = SeededGenerator(seed: 11)
+        let networks = try StegoNetworks(StegoArchitecture(resolution: 32, imageChannels: 1, fingerprintLength: 12),
+                                     generator: &generator)
+        try StegoModelFile.writeEncoder(networks.encoder, to: directory.appendingPathComponent("encoder.h5"))
+        try StegoModelFile.writeDecoder(networks.decoder, to: directory.appendingPathComponent("decoder.h5"))
+        let input = directory.appendingPathComponent("input")
+        try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
+        for i in 0..<3 {
+            try PNG.write(Tensor.uniform([1, 32, 32], using: &generator), to: input.appendingPathComponent("i\(i).png"))
+        }
+        XCTAssertEqual(try runner.run(["registry", "create", "--database", path("reg.sqlite"), "--bits", "12"]).status, 0)
+
+        let bits = "011010011100"
+        let embedded = try runner.run(["stego", "embed", "--encoder", path("encoder.h5"), "--fingerprint", bits,
+                                       "--decoder", path("decoder.h5"), "--registry", path("reg.sqlite"),
+                                       "--recipient", "lab", input.path, path("out")])
+        XCTAssertEqual(embedded.status, 0, embedded.stderr)
+        let summary = try JSONSerialization.jsonObject(with: Data(embedded.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(summary["images"] as? Int, 3)
+        XCTAssertEqual(summary["registryEntryID"] as? Int, 1)
+        XCTAssertNotNil(summary["bitAccuracy"])
+        let written = try FileManager.default.contentsOfDirectory(atPath: path("out/images"))
+        XCTAssertEqual(written.count, 3)
+
+        let listed = try runner.run(["registry", "list", "--database", path("reg.sqlite")])
+        XCTAssertEqual(listed.status, 0, listed.stderr)
+        XCTAssertTrue(listed.stdout.contains(bits) && listed.stdout.contains("lab") && listed.stdout.contains("out"), listed.stdout)
+
+        // The same fingerprint again: refused before anything is written.
+        let again = try runner.run(["stego", "embed", "--encoder", path("encoder.h5"), "--fingerprint", bits,
+                                    "--registry", path("reg.sqlite"), input.path, path("out2")])
+        XCTAssertEqual(again.status, 2)
+        XCTAssertEqual(again.stderr.split(separator: "\n").count, 1, again.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("out2")))
+        // A registry entry needs one fingerprint for the set.
+        XCTAssertEqual(try runner.run(["stego", "embed", "--encoder", path("encoder.h5"), "--random-per-image",
+                                       "--registry", path("reg.sqlite"), input.path, path("out3")]).status, 64)
+
+        // Detection against the expected fingerprint, with the deepfake-detection count.
+        let detected = try runner.run(["stego", "detect", "--decoder", path("decoder.h5"), "--expected", bits,
+                                       "--detection-threshold", "0", "--json", path("out/images")])
+        XCTAssertTrue([0, 1].contains(detected.status), detected.stderr)
+        let report = try JSONSerialization.jsonObject(with: Data(detected.stdout.utf8)) as! [String: Any]
+        let detection = report["summary"] as! [String: Any]
+        XCTAssertEqual(detection["images"] as? Int, 3)
+        XCTAssertEqual(detection["detectedImages"] as? Int, 3, "every image reaches accuracy ≥ 0")
+        // Against the registry: a one-line error for a missing one.
+        let missing = try runner.run(["stego", "detect", "--decoder", path("decoder.h5"), "--registry", path("none.sqlite"),
+                                      path("out/images")])
+        XCTAssertEqual(missing.status, 2)
+        XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1, missing.stderr)
+    }
+
+    func testImportTorchWritesADecoderFileAndRejectsBadKinds() throws {
+        let fixture = try XCTUnwrap(Bundle.module.url(forResource: "official_decoder_r32_c1_l100", withExtension: "h5",
+                                                      subdirectory: "Fixtures"))
+        let imported = try runner.run(["stego", "import-torch", fixture.path, "--kind", "decoder", path("decoder.h5")])
+        XCTAssertEqual(imported.status, 0, imported.stderr)
+        XCTAssertTrue(imported.stdout.contains(#""fingerprintLength":100"#), imported.stdout)
+        XCTAssertEqual(try StegoModelFile.readDecoder(from: directory.appendingPathComponent("decoder.h5")).resolution, 32)
+
+        XCTAssertEqual(try runner.run(["stego", "import-torch", fixture.path, "--kind", "generator", path("x.h5")]).status, 64)
+        let encoder = try runner.run(["stego", "import-torch", fixture.path, "--kind", "encoder", "--resolution", "32",
+                                      path("e.h5")])
+        XCTAssertEqual(encoder.status, 2)
+        XCTAssertTrue(encoder.stderr.contains("secret_dense.weight"), encoder.stderr)
+        let missing = try runner.run(["stego", "import-torch", path("absent.h5"), "--kind", "decoder", path("y.h5")])
+        XCTAssertEqual(missing.status, 2)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("y.h5")))
+    }
+}
