@@ -1,9 +1,16 @@
 /// Broadcasting element-wise arithmetic, comparisons and selection.
 extension Tensor {
     /// Applies `op` element-wise to `a` and `b` broadcast together (no autograd recording).
-    @inline(__always)
+    /// Closures are called through a pointer in the loops; the hot operations pass a
+    /// `BinaryElementFunction` value instead, which the optimiser inlines and vectorises.
     static func broadcastKernel(_ a: Tensor, _ b: Tensor, _ name: String,
-                                _ op: (Float, Float) -> Float) -> Tensor {
+                                _ op: @escaping (Float, Float) -> Float) -> Tensor {
+        broadcastKernel(a, b, name, BinaryClosure(body: op))
+    }
+
+    /// Applies `op` element-wise to `a` and `b` broadcast together (no autograd recording),
+    /// specialised for `F`.
+    static func broadcastKernel<F: BinaryElementFunction>(_ a: Tensor, _ b: Tensor, _ name: String, _ op: F) -> Tensor {
         guard let shape = broadcastShape(a.shape, b.shape) else {
             preconditionFailure("\(name): shapes \(a.shape) and \(b.shape) do not broadcast")
         }
@@ -70,33 +77,33 @@ extension Tensor {
     }
 
     public static func + (a: Tensor, b: Tensor) -> Tensor {
-        record("add", output: broadcastKernel(a, b, "add", +), inputs: [a, b]) { g, _, _ in
+        record("add", output: broadcastKernel(a, b, "add", Add()), inputs: [a, b]) { g, _, _ in
             [g.summed(toShape: a.shape), g.summed(toShape: b.shape)]
         }
     }
 
     public static func - (a: Tensor, b: Tensor) -> Tensor {
-        record("subtract", output: broadcastKernel(a, b, "subtract", -), inputs: [a, b]) { g, _, needed in
+        record("subtract", output: broadcastKernel(a, b, "subtract", Subtract()), inputs: [a, b]) { g, _, needed in
             [g.summed(toShape: a.shape), needed[1] ? (-g).summed(toShape: b.shape) : nil]
         }
     }
 
     public static func * (a: Tensor, b: Tensor) -> Tensor {
-        record("multiply", output: broadcastKernel(a, b, "multiply", *), inputs: [a, b]) { g, _, needed in
+        record("multiply", output: broadcastKernel(a, b, "multiply", Multiply()), inputs: [a, b]) { g, _, needed in
             [needed[0] ? (g * b).summed(toShape: a.shape) : nil,
              needed[1] ? (g * a).summed(toShape: b.shape) : nil]
         }
     }
 
     public static func / (a: Tensor, b: Tensor) -> Tensor {
-        record("divide", output: broadcastKernel(a, b, "divide", /), inputs: [a, b]) { g, _, needed in
+        record("divide", output: broadcastKernel(a, b, "divide", Divide()), inputs: [a, b]) { g, _, needed in
             [needed[0] ? (g / b).summed(toShape: a.shape) : nil,
              needed[1] ? (-(g * a) / (b * b)).summed(toShape: b.shape) : nil]
         }
     }
 
     public static prefix func - (a: Tensor) -> Tensor {
-        record("negate", output: a.mapKernel { -$0 }, inputs: [a]) { g, _, _ in [-g] }
+        record("negate", output: a.mapKernel(Negate()), inputs: [a]) { g, _, _ in [-g] }
     }
 
     public static func + (a: Tensor, b: Float) -> Tensor { a + Tensor(b) }
@@ -114,7 +121,7 @@ extension Tensor {
     /// Element-wise maximum of two broadcast tensors (ties send the gradient to `self`).
     public func maximum(_ other: Tensor) -> Tensor {
         let a = self, b = other
-        return Tensor.record("maximum", output: Tensor.broadcastKernel(a, b, "maximum") { Swift.max($0, $1) },
+        return Tensor.record("maximum", output: Tensor.broadcastKernel(a, b, "maximum", Maximum()),
                              inputs: [a, b]) { g, _, _ in
             let mask = a.isGreaterOrEqual(to: b)
             return [(g * mask).summed(toShape: a.shape), (g * (1 - mask)).summed(toShape: b.shape)]
@@ -124,7 +131,7 @@ extension Tensor {
     /// Element-wise minimum of two broadcast tensors (ties send the gradient to `self`).
     public func minimum(_ other: Tensor) -> Tensor {
         let a = self, b = other
-        return Tensor.record("minimum", output: Tensor.broadcastKernel(a, b, "minimum") { Swift.min($0, $1) },
+        return Tensor.record("minimum", output: Tensor.broadcastKernel(a, b, "minimum", Minimum()),
                              inputs: [a, b]) { g, _, _ in
             let mask = a.isLessOrEqual(to: b)
             return [(g * mask).summed(toShape: a.shape), (g * (1 - mask)).summed(toShape: b.shape)]

@@ -6,9 +6,14 @@ import Darwin
 
 /// Element-wise unary functions, each with its derivative written in differentiable operations.
 extension Tensor {
-    /// Applies `op` to every element (no autograd recording).
-    @inline(__always)
-    func mapKernel(_ op: (Float) -> Float) -> Tensor {
+    /// Applies `op` to every element (no autograd recording). Closures are called through a
+    /// pointer in the loop; hot functions pass a `UnaryElementFunction` value instead.
+    func mapKernel(_ op: @escaping (Float) -> Float) -> Tensor {
+        mapKernel(UnaryClosure(body: op))
+    }
+
+    /// Applies `op` to every element (no autograd recording), specialised for `F`.
+    func mapKernel<F: UnaryElementFunction>(_ op: F) -> Tensor {
         let pa = storage.pointer
         return Tensor(shape: shape) { out in
             let po = out.baseAddress!
@@ -31,14 +36,14 @@ extension Tensor {
 
     /// Square root.
     public func sqrt() -> Tensor {
-        Tensor.record("sqrt", output: mapKernel { $0.squareRoot() }, inputs: [self], savesOutput: true) { g, y, _ in
+        Tensor.record("sqrt", output: mapKernel(SquareRoot()), inputs: [self], savesOutput: true) { g, y, _ in
             [g / (2 * y)]
         }
     }
 
     /// 1 / √x.
     public func rsqrt() -> Tensor {
-        Tensor.record("rsqrt", output: mapKernel { 1 / $0.squareRoot() }, inputs: [self], savesOutput: true) { g, y, _ in
+        Tensor.record("rsqrt", output: mapKernel(ReciprocalSquareRoot()), inputs: [self], savesOutput: true) { g, y, _ in
             [g * (-0.5) * y * y * y]
         }
     }
@@ -55,7 +60,7 @@ extension Tensor {
     /// x².
     public func square() -> Tensor {
         let x = self
-        return Tensor.record("square", output: mapKernel { $0 * $0 }, inputs: [x]) { g, _, _ in [g * 2 * x] }
+        return Tensor.record("square", output: mapKernel(Square()), inputs: [x]) { g, _, _ in [g * 2 * x] }
     }
 
     /// x raised to a constant power.
@@ -83,7 +88,7 @@ extension Tensor {
     /// max(x, 0).
     public func relu() -> Tensor {
         let x = self
-        return Tensor.record("relu", output: mapKernel { $0 > 0 ? $0 : 0 }, inputs: [x]) { g, _, _ in
+        return Tensor.record("relu", output: mapKernel(ReLU()), inputs: [x]) { g, _, _ in
             [g * x.isGreater(than: 0)]
         }
     }
@@ -91,8 +96,8 @@ extension Tensor {
     /// x for x > 0, `negativeSlope`·x otherwise.
     public func leakyReLU(negativeSlope: Float = 0.2) -> Tensor {
         let x = self
-        return Tensor.record("leakyReLU", output: mapKernel { $0 > 0 ? $0 : $0 * negativeSlope }, inputs: [x]) { g, _, _ in
-            [g * x.mapKernel { $0 > 0 ? 1 : negativeSlope }]
+        return Tensor.record("leakyReLU", output: mapKernel(LeakyReLU(negativeSlope: negativeSlope)), inputs: [x]) { g, _, _ in
+            [g * x.mapKernel(LeakyReLUSlope(negativeSlope: negativeSlope))]
         }
     }
 
@@ -107,7 +112,7 @@ extension Tensor {
     /// Each element limited to `lower...upper` (the gradient passes where the input is inside).
     public func clamped(to range: ClosedRange<Float>) -> Tensor {
         let x = self, lo = range.lowerBound, hi = range.upperBound
-        return Tensor.record("clamp", output: mapKernel { Swift.min(Swift.max($0, lo), hi) }, inputs: [x]) { g, _, _ in
+        return Tensor.record("clamp", output: mapKernel(Clamp(lower: lo, upper: hi)), inputs: [x]) { g, _, _ in
             [g * x.mapKernel { $0 >= lo && $0 <= hi ? 1 : 0 }]
         }
     }
