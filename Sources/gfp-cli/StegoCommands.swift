@@ -10,7 +10,7 @@ struct StegoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stego",
         abstract: "Hide fingerprints in training images so that GANs trained on them carry them.",
-        subcommands: [StegoTrain.self, StegoEmbed.self, StegoDetect.self, StegoImportTorch.self])
+        subcommands: [StegoTrain.self, StegoEmbed.self, StegoDetect.self, StegoImportTorch.self, StegoRobustness.self])
 }
 
 /// `gfp stego train --data DIR|fashion-mnist --resolution 32 --bits 100 --out RUN_DIR [--steps N] [--resume]`.
