@@ -33,7 +33,7 @@ extension StegoTrainer {
     /// A trainer continuing the run saved in `checkpoint`.
     public convenience init(resumingFrom checkpoint: Checkpoint) throws {
         guard checkpoint.kind == Self.checkpointKind else {
-            throw CheckpointError.invalidAttribute(path: "", name: "kind",
+            throw CheckpointError.invalidAttribute(path: checkpoint.sourcePath ?? "(in memory)", name: "kind",
                                                    reason: "expected \(Self.checkpointKind), found \(checkpoint.kind)")
         }
         let stored = try checkpoint.decodeConfig(StoredConfiguration.self)

@@ -48,6 +48,13 @@ final class TrainingRunTests: XCTestCase {
         try checkpoint.write(to: url)
         let loaded = try Checkpoint(contentsOf: url)
         XCTAssertEqual(try loaded.decodeConfig(StyleGenerator.Configuration.self), Self.architecture.generator)
+        XCTAssertEqual(loaded.sourcePath, url.path)
+        XCTAssertNil(checkpoint.sourcePath)
+        // A file of another kind is refused with a message naming the file.
+        XCTAssertThrowsError(try GANTrainer(resumingFrom: loaded)) { error in
+            XCTAssertTrue(String(describing: error).contains(url.path) && String(describing: error).contains("style-generator"),
+                          "\(error)")
+        }
         try b.loadStateDictionary(loaded.tensors(under: "model"))
         var r = SeededGenerator(seed: 3)
         let z = a.sampleLatents(3, generator: &r), noise = a.synthesis.fixedNoise(batchSize: 3)

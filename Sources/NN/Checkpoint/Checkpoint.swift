@@ -64,6 +64,9 @@ public struct Checkpoint: Sendable {
     public var integers: [String: Int]
     /// Real scalars (running means, learning rates) by dotted key, stored exactly as float64.
     public var reals: [String: Double]
+    /// The file this checkpoint was read from, for error messages (nil when made in memory;
+    /// never written).
+    public internal(set) var sourcePath: String?
 
     /// Creates a checkpoint of `kind` with the given configuration JSON, tensors and scalars.
     public init(
@@ -181,6 +184,7 @@ extension Checkpoint {
             }
             return checkpoint
         }
+        sourcePath = path
     }
 }
 

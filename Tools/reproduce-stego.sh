@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The ICCV'21 training-data fingerprint reproduction on Fashion-MNIST (Docs/reproductions/stego.md),
+# stage by stage. Every stage is resumable: rerun the script after an interruption and it continues
+# (training from its last checkpoint, finished stages skipped).
+#
+#   Tools/reproduce-stego.sh [stage...]      stages: encoder embed gan-fp gan-clean evaluate (default: all)
+#
+# Environment: RUNS (default runs/stego-repro), GFP (default: the release build), STEGO_STEPS (20000),
+# GAN_STEPS (15000), FINGERPRINT (the 100 bits embedded; default drawn from Python's random.Random(42)).
+# Training is long on 2 cores (see Models/README.md for the times measured here); meanwhile
+# OMP_WAIT_POLICY=PASSIVE keeps a second process from stalling the first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+gfp=${GFP:-$(swift build -c release --show-bin-path)/gfp}
+runs=${RUNS:-runs/stego-repro}
+stego_steps=${STEGO_STEPS:-20000}
+gan_steps=${GAN_STEPS:-15000}
+fingerprint=${FINGERPRINT:-1001000010111101000000110101111000101101101000001100000010101010101100101111101010010101010100001100}
+# The GAN of the reproduction: StyleGAN2-type, 64 channels at every resolution 4..32, batch 32.
+gan_options=(--resolution 32 --channels 1 --channel-base 512 --channel-max 64 --batch-size 32
+             --checkpoint-every 250 --sample-every 1000)
+stages=("$@")
+[ ${#stages[@]} -eq 0 ] && stages=(encoder embed gan-fp gan-clean evaluate)
+mkdir -p "$runs/results"
+
+resume_flag() { [ -f "$1/checkpoints/latest.h5" ] && echo --resume || true; }
+
+for stage in "${stages[@]}"; do
+  case $stage in
+  encoder)
+    "$gfp" stego train --data fashion-mnist --resolution 32 --bits 100 --out "$runs/encoder" --steps "$stego_steps" \
+      --checkpoint-every 250 $(resume_flag "$runs/encoder")
+    ;;
+  embed)
+    enc="$runs/encoder/encoder.h5" dec="$runs/encoder/decoder.h5"
+    # Fidelity and bit accuracy of the 10,000 fingerprinted 8-bit test images.
+    [ -f "$runs/results/embed-test.json" ] || {
+      rm -rf "$runs/embedded-test"
+      "$gfp" stego embed --encoder "$enc" --decoder "$dec" --fingerprint "$fingerprint" fashion-mnist:test \
+        "$runs/embedded-test" > "$runs/results/embed-test.tmp" && mv "$runs/results/embed-test.tmp" "$runs/results/embed-test.json"
+    }
+    # The GAN's training set: all 60,000 training images with the one fingerprint, recorded in a registry.
+    [ -f "$runs/results/embed-train.json" ] || {
+      rm -rf "$runs/embedded-train" "$runs/registry.sqlite"
+      "$gfp" registry create --database "$runs/registry.sqlite" --bits 100 > /dev/null
+      "$gfp" stego embed --encoder "$enc" --decoder "$dec" --fingerprint "$fingerprint" \
+        --registry "$runs/registry.sqlite" --recipient "fashion-mnist GAN" --model-id gan-fingerprinted \
+        fashion-mnist:train "$runs/embedded-train" > "$runs/results/embed-train.tmp" \
+        && mv "$runs/results/embed-train.tmp" "$runs/results/embed-train.json"
+    }
+    ;;
+  gan-fp)
+    "$gfp" gan train --data "$runs/embedded-train/images" "${gan_options[@]}" --steps "$gan_steps" \
+      --out "$runs/gan-fingerprinted" $(resume_flag "$runs/gan-fingerprinted")
+    ;;
+  gan-clean)
+    "$gfp" gan train --data fashion-mnist "${gan_options[@]}" --steps "$gan_steps" \
+      --out "$runs/gan-clean" $(resume_flag "$runs/gan-clean")
+    ;;
+  evaluate)
+    dec="$runs/encoder/decoder.h5" res="$runs/results"
+    for gan in fingerprinted clean; do
+      rm -rf "$runs/generated-$gan"
+      "$gfp" gan generate --run "$runs/gan-$gan" --seeds 0-999 --out "$runs/generated-$gan" > /dev/null
+      "$gfp" stego detect --decoder "$dec" --expected "$fingerprint" --json "$runs/generated-$gan" \
+        > "$res/detect-generated-$gan.json" || true   # exit 1 = no match, expected for the clean GAN
+    done
+    # Real test images (the first 1,000, not fingerprinted) for the deepfake-detection false positives.
+    rm -rf "$runs/real-test"
+    "$gfp" data import-fashion-mnist --split test --pad-to 32 --max-images 1000 "$runs/real-test" > /dev/null
+    "$gfp" stego detect --decoder "$dec" --expected "$fingerprint" --json "$runs/real-test" > "$res/detect-real.json" || true
+    "$gfp" stego robustness --decoder "$dec" --expected "$fingerprint" --generator "$runs/gan-fingerprinted" \
+      --images 1000 --out "$res/robustness" > "$res/robustness.txt"
+    for gan in fingerprinted clean; do
+      "$gfp" metrics fd --classifier Models/fashion-mnist-classifier/classifier.h5 "$runs/generated-$gan" \
+        fashion-mnist:test > "$res/fd-$gan.json"
+    done
+    echo "results in $res"
+    ;;
+  *) echo "unknown stage $stage (encoder embed gan-fp gan-clean evaluate)" >&2; exit 64 ;;
+  esac
+done
