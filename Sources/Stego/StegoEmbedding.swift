@@ -48,8 +48,9 @@ public enum StegoEmbedding {
     }
 
     /// Fingerprints every image of `source` and writes `output/images/NNNNNN.png` (the data set's
-    /// order; for folders the original file name follows the index) and `output/fingerprints.txt`
-    /// (`name bits` per line).
+    /// order; for folders the original file name follows the index), `output/fingerprints.txt`
+    /// (`name bits` per line) and `output/residual-grid.png` (the first eight originals, their
+    /// fingerprinted 8-bit images and the residual magnified ten times, as the paper's Figure 2).
     ///
     /// - Parameters:
     ///   - decoder: when given, the written 8-bit images are decoded and the bit accuracy reported.
@@ -94,6 +95,14 @@ public enum StegoEmbedding {
                 psnrSum += peakSignalToNoiseRatio(stored, original)
                 let line = name + " " + formatBits(bits.sliced(i..<(i + 1), alongAxis: 0).scalars) + "\n"
                 try record.write(contentsOf: Data(line.utf8))
+            }
+            if written == 0 {
+                // The paper's Figure 2 for this set: originals, the written 8-bit images, residual ×10.
+                let count = min(8, n)
+                try StegoTraining.writeResidualGrid(
+                    originals: batch.images.sliced(0..<count, alongAxis: 0),
+                    fingerprinted: Tensor.concatenate(quantized[..<count].map { $0.reshaped(to: [1] + $0.shape) }, alongAxis: 0),
+                    to: output.appendingPathComponent("residual-grid.png"))
             }
             if let decoder {
                 let logits = withoutGradients { decoder(Tensor.concatenate(quantized.map { $0.reshaped(to: [1] + $0.shape) }, alongAxis: 0)) }

@@ -73,7 +73,15 @@ public enum StegoTraining {
         var random = SeededGenerator(seed: seed)
         let bits = Tensor.bernoulli([n, encoder.fingerprintLength], using: &random)
         let fingerprinted = withoutGradients { encoder(fingerprints: bits, images: originals) }
+        try writeResidualGrid(originals: originals, fingerprinted: fingerprinted, to: url)
+    }
+
+    /// A grid of three rows: `originals`, `fingerprinted` (same shape `[N, C, R, R]`, N ≤ 8 is
+    /// sensible) and the residual magnified ten times around mid-gray.
+    public static func writeResidualGrid(originals: Tensor, fingerprinted: Tensor, to url: URL) throws {
+        precondition(originals.shape == fingerprinted.shape, "residual grid of \(originals.shape) and \(fingerprinted.shape)")
         let residual = ((fingerprinted - originals) * 10 + 0.5).clamped(to: 0...1)
-        try SampleGrid.write(Tensor.concatenate([originals, fingerprinted, residual], alongAxis: 0), rows: 3, columns: n, to: url)
+        try SampleGrid.write(Tensor.concatenate([originals, fingerprinted, residual], alongAxis: 0), rows: 3,
+                             columns: originals.shape[0], to: url)
     }
 }

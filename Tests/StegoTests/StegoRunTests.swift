@@ -87,6 +87,12 @@ final class StegoRunTests: XCTestCase {
         XCTAssertEqual(lines[0], "000000_img0.png 101100111000")
         let written = try PNG.read(contentsOf: output.appendingPathComponent("images/000004_img4.png"))
         XCTAssertEqual(written.shape, [1, 32, 32])
+        // Figure 2 of the first batch: three rows (original, fingerprinted, residual) of two images.
+        let grid = try PNG.read(contentsOf: output.appendingPathComponent("residual-grid.png"))
+        XCTAssertEqual(grid.shape[0], 1)
+        XCTAssertGreaterThanOrEqual(grid.shape[1], 3 * 32)
+        XCTAssertGreaterThanOrEqual(grid.shape[2], 2 * 32)
+        XCTAssertLessThan(grid.shape[2], 3 * 32)
         XCTAssertThrowsError(try StegoEmbedding.parseBits("10x", length: 3))
         XCTAssertThrowsError(try StegoEmbedding.embed(encoder: networks.encoder, source: .folder(folder),
                                                       assignment: .identical([1, 0]), output: output))
