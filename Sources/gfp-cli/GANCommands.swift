@@ -10,7 +10,7 @@ struct GANCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gan",
         abstract: "Train a StyleGAN2-style GAN and generate images from it.",
-        subcommands: [GANTrain.self, GANGenerate.self])
+        subcommands: [GANTrain.self, GANGenerate.self, GANExport.self])
 }
 
 /// `gfp gan train --data DIR|fashion-mnist --resolution 32 --out RUN_DIR [--steps N] [--resume]`.
@@ -100,7 +100,7 @@ struct GANGenerate: ParsableCommand {
         commandName: "generate",
         abstract: "Write seed%04d.png for each seed from a GAN run's moving-average generator.")
 
-    @Option(name: .customLong("run"), help: "A GAN run folder (its checkpoints/latest.h5 is read) or a checkpoint file.")
+    @Option(name: .customLong("run"), help: "A GAN run folder (its checkpoints/latest.h5), a training checkpoint or a generator file (gfp gan export).")
     var runPath: String
 
     @Option(help: "Seeds: ranges and lists, e.g. 0-999 or 1,5,9.")
@@ -111,12 +111,7 @@ struct GANGenerate: ParsableCommand {
 
     func run() throws {
         let seedList = try parseSeeds(seeds)
-        var url = URL(fileURLWithPath: runPath)
-        if (try? url.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true {
-            url = try RunDirectory(url, resume: true).latestCheckpointURL
-        }
-        let trainer = try GANTrainer(resumingFrom: Checkpoint(contentsOf: url))
-        let generator = trainer.averageGenerator
+        let generator = try GeneratorFile.load(from: URL(fileURLWithPath: runPath))
         let output = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         for seed in seedList {
@@ -124,6 +119,27 @@ struct GANGenerate: ParsableCommand {
             try PNG.write(image, to: output.appendingPathComponent(String(format: "seed%04d.png", seed)))
         }
         print("wrote \(seedList.count) images to \(output.path)")
+    }
+}
+
+/// `gfp gan export --run RUN_DIR --out generator.h5`: the moving-average generator alone.
+struct GANExport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a GAN run's moving-average generator alone (a few MB), as models are shipped.",
+        discussion: "The file is what gfp gan generate --run and gfp stego robustness --generator read.")
+
+    @Option(name: .customLong("run"), help: "A GAN run folder, a training checkpoint or a generator file.")
+    var runPath: String
+
+    @Option(help: "The generator file to write.")
+    var out: String
+
+    func run() throws {
+        let generator = try GeneratorFile.load(from: URL(fileURLWithPath: runPath))
+        try GeneratorFile.write(generator, to: URL(fileURLWithPath: out))
+        let parameters = generator.namedParameters().reduce(0) { $0 + $1.parameter.value.count }
+        print("wrote \(out): \(generator.configuration.resolution)x\(generator.configuration.resolution), \(parameters) parameters")
     }
 }
 

@@ -88,10 +88,12 @@ struct StegoRobustness: ParsableCommand {
         let curves: [RobustnessCurve]
         let source: String
         if let generator {
-            let url = try checkpointURL(generator)
-            let trainer = try GANTrainer(resumingFrom: Checkpoint(contentsOf: url))
+            let url = URL(fileURLWithPath: generator)
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw CommandLineError("no GAN run folder, checkpoint or generator file at \(url.path)")
+            }
             source = url.path
-            curves = try FingerprintRobustness.measure(sweepList, decoder: model, generator: trainer.averageGenerator,
+            curves = try FingerprintRobustness.measure(sweepList, decoder: model, generator: GeneratorFile.load(from: url),
                                                        imageCount: images, expected: expectedBits, batchSize: batchSize,
                                                        using: &random, progress: progress)
         } else {
@@ -109,19 +111,6 @@ struct StegoRobustness: ParsableCommand {
         try report.write(to: output)
         printTable(report)
         print("wrote robustness.json, robustness.csv and \(curves.map { "\($0.sweep).svg" }.joined(separator: ", ")) to \(output.path)")
-    }
-
-    /// The checkpoint of a GAN run folder, or the file itself.
-    private func checkpointURL(_ path: String) throws -> URL {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw CommandLineError("no GAN run folder or checkpoint at \(path)")
-        }
-        let url = URL(fileURLWithPath: path)
-        guard isDirectory.boolValue else { return url }
-        let latest = try RunDirectory(url, resume: true).latestCheckpointURL
-        guard FileManager.default.fileExists(atPath: latest.path) else { throw CommandLineError("no checkpoint at \(latest.path)") }
-        return latest
     }
 
     /// One row per point: sweep, x, perturbation, mean bit accuracy.

@@ -95,3 +95,13 @@ extension CheckpointError: CustomStringConvertible {
         }
     }
 }
+
+extension CheckpointError {
+    /// The checkpoint-level form of a failed `Module.loadStateDictionary(_:strict:)`: every
+    /// missing, unexpected and wrongly shaped key, each list sorted.
+    public static func mismatchedKeys(_ error: ParameterLoadError) -> CheckpointError {
+        .mismatchedKeys(missing: error.missing.sorted(), unexpected: error.unexpected.sorted(),
+                        wrongShapes: error.mismatched.map { ShapeMismatch(key: $0.key, expected: $0.expected, found: $0.found) }
+                            .sorted { $0.key < $1.key })
+    }
+}

@@ -157,10 +157,7 @@ extension Module {
         do throws(ParameterLoadError) {
             try loadStateDictionary(values, strict: strict)
         } catch {
-            throw .mismatchedKeys(
-                missing: error.missing.sorted(), unexpected: error.unexpected.sorted(),
-                wrongShapes: error.mismatched.map { CheckpointError.ShapeMismatch(key: $0.key, expected: $0.expected, found: $0.found) }
-                    .sorted { $0.key < $1.key })
+            throw .mismatchedKeys(error)
         }
     }
 }

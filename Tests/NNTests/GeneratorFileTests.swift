@@ -1,0 +1,55 @@
+import Foundation
+import XCTest
+import TestSupport
+import NN
+import Tensor
+
+/// Generators shipped alone (`GeneratorFile`) and read from runs, checkpoints or files.
+final class GeneratorFileTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws { directory = try makeTemporaryDirectory(prefix: "gfp-generator-file") }
+
+    func testRunCheckpointAndGeneratorFileGiveTheSameImages() throws {
+        let schedule = TrainingSchedule(totalSteps: 2, checkpointInterval: 2, sampleInterval: nil, progressInterval: 1000)
+        let run = try RunDirectory(directory.appendingPathComponent("run"), resume: false)
+        let trainer = try GANTraining.run(architecture: TrainingRunTests.architecture, configuration: TrainingRunTests.configuration,
+                                          schedule: schedule, directory: run, resume: false,
+                                          makeSource: { TrainingRunTests.Source() }, progressOutput: { _ in })
+        let expected = trainer.averageGenerator.image(seed: 5).scalars
+
+        let fromRun = try GeneratorFile.load(from: run.url)
+        XCTAssertEqual(fromRun.image(seed: 5).scalars, expected)
+        XCTAssertEqual(try GeneratorFile.load(from: run.latestCheckpointURL).image(seed: 5).scalars, expected)
+
+        let file = directory.appendingPathComponent("generator.h5")
+        try GeneratorFile.write(fromRun, to: file)
+        let loaded = try GeneratorFile.load(from: file)
+        XCTAssertEqual(loaded.configuration, TrainingRunTests.architecture.generator)
+        XCTAssertEqual(loaded.image(seed: 5).scalars, expected)
+        let fileSize = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int)
+        let checkpointSize = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: run.latestCheckpointURL.path)[.size] as? Int)
+        XCTAssertLessThan(fileSize * 2, checkpointSize, "the generator alone is a fraction of the training checkpoint")
+    }
+
+    func testWrongKindTruncatedAndEmptyFolderAreTypedErrorsNamingTheFile() throws {
+        let other = directory.appendingPathComponent("other.h5")
+        try Checkpoint(kind: "stego-encoder").write(to: other)
+        XCTAssertThrowsError(try GeneratorFile.load(from: other)) { error in
+            XCTAssertTrue(String(describing: error).contains(other.path) && String(describing: error).contains("style-generator"),
+                          "\(error)")
+        }
+        var random = SeededGenerator(seed: 1)
+        let file = directory.appendingPathComponent("g.h5")
+        try GeneratorFile.write(StyleGenerator(TrainingRunTests.architecture.generator, generator: &random), to: file)
+        let bytes = try Data(contentsOf: file)
+        let truncated = directory.appendingPathComponent("truncated.h5")
+        try bytes.prefix(bytes.count / 2).write(to: truncated)
+        XCTAssertThrowsError(try GeneratorFile.load(from: truncated)) { error in
+            XCTAssertTrue(error is CheckpointError, "\(error)")
+        }
+        let empty = directory.appendingPathComponent("empty-run")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        XCTAssertThrowsError(try GeneratorFile.load(from: empty))
+    }
+}
