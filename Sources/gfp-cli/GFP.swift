@@ -14,7 +14,7 @@ struct GFP: ParsableCommand {
             1 when a verdict is "no match", 2 on an error (the message is one line on standard \
             error), 64 on a usage error.
             """,
-        subcommands: [DataCommand.self, StegoCommand.self, GANCommand.self, Verify.self, Registry.self, Bench.self])
+        subcommands: [DataCommand.self, StegoCommand.self, GANCommand.self, Metrics.self, Verify.self, Registry.self, Bench.self])
 
     /// Runs the command, mapping library errors to one line on standard error and exit status 2,
     /// so that scripts can tell "no match" (1) from "could not decide" (2).
