@@ -6,7 +6,7 @@ import Tensor
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure throughput; prints one JSON object per line.",
-        subcommands: [TensorBench.self, ImagingBench.self, RegistryBench.self])
+        subcommands: [TensorBench.self, StegoBench.self, GANBench.self, ImagingBench.self, RegistryBench.self])
 }
 
 /// `gfp bench tensor`: the engine's matrix product and 3×3 convolution.

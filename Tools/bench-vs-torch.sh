@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# gfp against PyTorch on the same CPU, in one sitting: `gfp bench stego` (release build) and
+# shared/bench/torch_reference.py run alternately ROUNDS times for each resolution (the machines are
+# noisy); the median of each workload over the rounds is printed, with the ratio gfp/PyTorch
+# expressed as a speed-up (> 1: gfp is faster; for stego_train_step_ms that is torch_ms / gfp_ms).
+# Also dnnl_sgemm's GFLOP/s from C (the practical peak of the machine) in the same sitting.
+#
+# Usage: TORCH_VENV=/path/to/venv Tools/bench-vs-torch.sh [rounds] [resolutions]   (default: 5 "32 128")
+# The venv needs torch (python3 -m venv VENV && VENV/bin/pip install torch). Other processes on the
+# machine distort the figures: run it on a quiet machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-5}
+resolutions=${2:-32 128}
+: "${TORCH_VENV:?set TORCH_VENV to a Python venv with torch}"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+gcc -O2 -o "$tmp/dnnl_sgemm_bench" Tools/dnnl_sgemm_bench.c -ldnnl
+swift build -c release --product gfp >/dev/null
+gfp=$(swift build -c release --show-bin-path)/gfp
+echo "# $(date -u +%FT%TZ) $(lscpu | sed -n 's/^Model name: *//p') nproc=$(nproc) rounds=$rounds"
+for r in $resolutions; do
+  for _ in $(seq "$rounds"); do
+    "$tmp/dnnl_sgemm_bench" | sed 's/^{/{"engine": "dnnl_sgemm", /' >> "$tmp/lines"
+    "$gfp" bench stego --resolution "$r" --channels 3 --bits 100 --batch 64 --repeats 5 \
+      | sed 's/^{/{"side": "gfp", /' >> "$tmp/lines"
+    "$TORCH_VENV/bin/python" ../shared/bench/torch_reference.py --resolution "$r" --channels 3 --bits 100 \
+      --batch 64 --threads 2 --repeats 5 | sed 's/^{/{"side": "torch", /' >> "$tmp/lines"
+  done
+done
+python3 - "$tmp/lines" <<'EOF'
+import json, statistics, sys
+rows = [json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")]
+def median(side, workload, resolution=None):
+    values = [r["value"] for r in rows if r.get("side") == side and r["workload"] == workload
+              and (resolution is None or r.get("resolution") == resolution)]
+    return statistics.median(values) if values else None
+sgemm = [r["value"] for r in rows if r.get("engine") == "dnnl_sgemm" and "gflops" in r["workload"]]
+if sgemm:
+    print(f"dnnl_sgemm (C) median {statistics.median(sgemm):.1f} GFLOP/s over {len(sgemm)} runs")
+print(f"{'R':>4} {'workload':<24} {'gfp':>10} {'torch':>10} {'speed-up':>9}")
+for resolution in sorted({r["resolution"] for r in rows if "resolution" in r}):
+    for workload in ("stego_train_step_ms", "stego_decode_img_s", "stego_embed_img_s", "conv3x3_fwd_bwd_gflops"):
+        ours, theirs = median("gfp", workload, resolution), median("torch", workload, resolution)
+        if ours is None or theirs is None:
+            continue
+        speedup = theirs / ours if workload.endswith("_ms") else ours / theirs
+        print(f"{resolution:>4} {workload:<24} {ours:>10.2f} {theirs:>10.2f} {speedup:>8.2f}x")
+EOF
