@@ -14,6 +14,23 @@ extension Tensor {
         guard let shape = broadcastShape(a.shape, b.shape) else {
             preconditionFailure("\(name): shapes \(a.shape) and \(b.shape) do not broadcast")
         }
+        if let blocked = blockedOperands(a, b, shape: shape) {
+            // Operands still in a convolution's layout (or scalars): so is the result.
+            return Tensor.blockedLike(blocked.layout, shape: shape) { po in
+                switch (blocked.a, blocked.b) {
+                case let (.some(x), .some(y)):
+                    parallelRanges(a.count) { r in for i in r { po[i] = op(x[i], y[i]) } }
+                case let (.some(x), nil):
+                    let s = b.storage.pointer[0]
+                    parallelRanges(a.count) { r in for i in r { po[i] = op(x[i], s) } }
+                case let (nil, .some(y)):
+                    let s = a.storage.pointer[0]
+                    parallelRanges(b.count) { r in for i in r { po[i] = op(s, y[i]) } }
+                case (nil, nil):
+                    preconditionFailure("blockedOperands returned no blocked operand")
+                }
+            }
+        }
         let pa = a.storage.pointer, pb = b.storage.pointer
         return Tensor(shape: shape) { out in
             let po = out.baseAddress!
@@ -51,6 +68,34 @@ extension Tensor {
                 }
             }
         }
+    }
+
+    /// The blocked buffers of `a` and `b` when the element-wise result can be computed on them:
+    /// both hold only dense blocked values of one layout (same shape), or one does and the other
+    /// is a single element. `a` and `b` in the result are nil for the scalar operand.
+    private static func blockedOperands(_ a: Tensor, _ b: Tensor, shape: [Int])
+        -> (layout: BlockedBuffer, a: UnsafeMutablePointer<Float>?, b: UnsafeMutablePointer<Float>?)? {
+        let ba = a.storage.denseBlockedOnly, bb = b.storage.denseBlockedOnly
+        func values(_ buffer: BlockedBuffer) -> UnsafeMutablePointer<Float> { buffer.pointer.assumingMemoryBound(to: Float.self) }
+        switch (ba, bb) {
+        case let (.some(x), .some(y)) where a.shape == b.shape && x.layout.matches(y.layout):
+            return (x, values(x), values(y))
+        case let (.some(x), nil) where b.count == 1 && a.shape == shape:
+            return (x, values(x), nil)
+        case let (nil, .some(y)) where a.count == 1 && b.shape == shape:
+            return (y, nil, values(y))
+        default:
+            return nil
+        }
+    }
+
+    /// A tensor of `shape` whose values `fill` writes into a new buffer in `like`'s layout.
+    static func blockedLike(_ like: BlockedBuffer, shape: [Int],
+                            _ fill: (UnsafeMutablePointer<Float>) -> Void) -> Tensor {
+        let count = elementCount(shape)
+        let pointer = TensorStorage.allocate(bytes: like.layout.bytes)
+        fill(pointer.assumingMemoryBound(to: Float.self))
+        return Tensor(shape: shape, storage: TensorStorage(blockedOnly: BlockedBuffer(layout: like.layout, pointer: pointer), count: count))
     }
 
     /// Adds `other` (same shape) into this tensor's elements, without recording, copying the

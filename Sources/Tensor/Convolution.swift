@@ -61,11 +61,9 @@ extension Tensor {
     }
 
     static func convForward(_ x: Tensor, _ w: Tensor, _ b: Tensor?, outputShape: [Int], geometry: ConvolutionGeometry) -> Tensor {
-        let output = Tensor(shape: outputShape) { out in
-            DNNL.convolutionForward(input: x.storage.pointer, inputShape: x.shape, weight: w.storage.pointer,
-                                    weightShape: w.shape, bias: b.map { UnsafePointer($0.storage.pointer) },
-                                    output: out.baseAddress!, outputShape: outputShape, geometry: geometry)
-        }
+        let output = Tensor(shape: outputShape, storage: DNNL.convolutionForward(
+            input: x.storage, inputShape: x.shape, weight: w.storage, weightShape: w.shape, bias: b?.storage,
+            outputShape: outputShape, geometry: geometry))
         let inputs = b.map { [x, w, $0] } ?? [x, w]
         return record("conv2d", output: output, inputs: inputs) { g, _, needed in
             [needed[0] ? convBackwardData(g, w, inputShape: x.shape, geometry: geometry) : nil,
@@ -75,11 +73,9 @@ extension Tensor {
     }
 
     static func convBackwardData(_ gy: Tensor, _ w: Tensor, inputShape: [Int], geometry: ConvolutionGeometry) -> Tensor {
-        let output = Tensor(shape: inputShape) { out in
-            DNNL.convolutionBackwardData(gradOutput: gy.storage.pointer, outputShape: gy.shape, weight: w.storage.pointer,
-                                         weightShape: w.shape, gradInput: out.baseAddress!, inputShape: inputShape,
-                                         geometry: geometry)
-        }
+        let output = Tensor(shape: inputShape, storage: DNNL.convolutionBackwardData(
+            gradOutput: gy.storage, outputShape: gy.shape, weight: w.storage, weightShape: w.shape,
+            inputShape: inputShape, geometry: geometry))
         return record("convBackwardData", output: output, inputs: [gy, w]) { g, _, needed in
             [needed[0] ? convForward(g, w, nil, outputShape: gy.shape, geometry: geometry) : nil,
              needed[1] ? convBackwardWeight(g, gy, weightShape: w.shape, geometry: geometry) : nil]
@@ -87,11 +83,9 @@ extension Tensor {
     }
 
     static func convBackwardWeight(_ x: Tensor, _ gy: Tensor, weightShape: [Int], geometry: ConvolutionGeometry) -> Tensor {
-        let output = Tensor(shape: weightShape) { out in
-            DNNL.convolutionBackwardWeights(input: x.storage.pointer, inputShape: x.shape, gradOutput: gy.storage.pointer,
-                                            outputShape: gy.shape, gradWeight: out.baseAddress!, weightShape: weightShape,
-                                            gradBias: nil, geometry: geometry)
-        }
+        let output = Tensor(shape: weightShape, storage: DNNL.convolutionBackwardWeights(
+            input: x.storage, inputShape: x.shape, gradOutput: gy.storage, outputShape: gy.shape,
+            weightShape: weightShape, geometry: geometry))
         return record("convBackwardWeight", output: output, inputs: [x, gy]) { g, _, needed in
             [needed[0] ? convBackwardData(gy, g, inputShape: x.shape, geometry: geometry) : nil,
              needed[1] ? convForward(x, g, nil, outputShape: gy.shape, geometry: geometry) : nil]

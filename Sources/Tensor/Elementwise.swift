@@ -14,6 +14,13 @@ extension Tensor {
 
     /// Applies `op` to every element (no autograd recording), specialised for `F`.
     func mapKernel<F: UnaryElementFunction>(_ op: F) -> Tensor {
+        if let blocked = storage.denseBlockedOnly {
+            // A convolution's output still in its layout: the result stays in it too.
+            return Tensor.blockedLike(blocked, shape: shape) { po in
+                let pa = blocked.pointer.assumingMemoryBound(to: Float.self)
+                parallelRanges(count) { r in for i in r { po[i] = op(pa[i]) } }
+            }
+        }
         let pa = storage.pointer
         return Tensor(shape: shape) { out in
             let po = out.baseAddress!

@@ -112,6 +112,7 @@ public struct Tensor: @unchecked Sendable {
         if !isKnownUniquelyReferenced(&storage) {
             storage = TensorStorage(copying: storage.pointer, count: storage.count)
         }
+        storage.prepareForMutation()
         return try body(storage.buffer)
     }
 

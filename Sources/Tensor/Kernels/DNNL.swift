@@ -2,7 +2,8 @@
 //
 // All user buffers are contiguous float32, NCHW for activations and OIHW for weights. Each
 // convolution primitive is created with `dnnl_format_tag_any` so oneDNN picks its fast blocked
-// layout (e.g. nChw16c / OIhw16i16o); user buffers are reordered in and out around the call.
+// layout (e.g. nChw16c / OIhw16i16o). Raw-pointer callers get their buffers reordered in and out
+// around the call; `TensorStorage` callers keep blocked values between calls (see TensorStorage).
 // Everything that depends only on shapes + geometry (primitive descriptors, primitives, reorders,
 // memory objects) is built once and cached. Execution is serialized by one lock, which also lets
 // all plans share one arena of 64-byte-aligned blocked buffers and one user-mode scratchpad.
@@ -68,7 +69,7 @@ enum DNNL {
     ) {
         let key = PlanKey(kind: .forward, input: inputShape, weight: weightShape,
                           output: outputShape, geometry: geometry, withBias: bias != nil)
-        execute(key, [raw(input), raw(weight), UnsafeMutableRawPointer(output)], bias: bias.map(raw))
+        execute(key, [.plain(raw(input)), .plain(raw(weight)), .plain(UnsafeMutableRawPointer(output))], bias: bias.map(raw))
     }
 
     /// `gx = dL/dx` given `gy = dL/dy` and the weights; `gradInput` is overwritten.
@@ -80,7 +81,7 @@ enum DNNL {
     ) {
         let key = PlanKey(kind: .backwardData, input: inputShape, weight: weightShape,
                           output: outputShape, geometry: geometry, withBias: false)
-        execute(key, [UnsafeMutableRawPointer(gradInput), raw(weight), raw(gradOutput)], bias: nil)
+        execute(key, [.plain(UnsafeMutableRawPointer(gradInput)), .plain(raw(weight)), .plain(raw(gradOutput))], bias: nil)
     }
 
     /// `gw = dL/dw` (and, if `gradBias` is given, `gb = dL/db` summed over N, H, W) given `x` and
@@ -94,8 +95,36 @@ enum DNNL {
     ) {
         let key = PlanKey(kind: .backwardWeights, input: inputShape, weight: weightShape,
                           output: outputShape, geometry: geometry, withBias: gradBias != nil)
-        execute(key, [raw(input), UnsafeMutableRawPointer(gradWeight), raw(gradOutput)],
+        execute(key, [.plain(raw(input)), .plain(UnsafeMutableRawPointer(gradWeight)), .plain(raw(gradOutput))],
                 bias: gradBias.map { UnsafeMutableRawPointer($0) })
+    }
+
+    // MARK: Storage forms: inputs read in whichever layout they hold, outputs left in the
+    // primitive's layout (see `TensorStorage`), so consecutive layers skip the reorders.
+
+    /// `conv2d` of storages; the result has `outputShape`'s element count.
+    static func convolutionForward(input: TensorStorage, inputShape: [Int], weight: TensorStorage, weightShape: [Int],
+                                   bias: TensorStorage?, outputShape: [Int], geometry: ConvolutionGeometry) -> TensorStorage {
+        let key = PlanKey(kind: .forward, input: inputShape, weight: weightShape,
+                          output: outputShape, geometry: geometry, withBias: bias != nil)
+        return execute(key, [.storage(input), .storage(weight), .newStorage(count: outputShape.reduce(1, *))],
+                       bias: bias.map { UnsafeMutableRawPointer($0.pointer) })!
+    }
+
+    /// The gradient with respect to the input, of storages.
+    static func convolutionBackwardData(gradOutput: TensorStorage, outputShape: [Int], weight: TensorStorage,
+                                        weightShape: [Int], inputShape: [Int], geometry: ConvolutionGeometry) -> TensorStorage {
+        let key = PlanKey(kind: .backwardData, input: inputShape, weight: weightShape,
+                          output: outputShape, geometry: geometry, withBias: false)
+        return execute(key, [.newStorage(count: inputShape.reduce(1, *)), .storage(weight), .storage(gradOutput)], bias: nil)!
+    }
+
+    /// The gradient with respect to the weights, of storages.
+    static func convolutionBackwardWeights(input: TensorStorage, inputShape: [Int], gradOutput: TensorStorage,
+                                           outputShape: [Int], weightShape: [Int], geometry: ConvolutionGeometry) -> TensorStorage {
+        let key = PlanKey(kind: .backwardWeights, input: inputShape, weight: weightShape,
+                          output: outputShape, geometry: geometry, withBias: false)
+        return execute(key, [.storage(input), .newStorage(count: weightShape.reduce(1, *)), .storage(gradOutput)], bias: nil)!
     }
 
     /// Row-major `C = alpha * op(A) * op(B) + beta * C` with `op(A)` m×k and `op(B)` k×n.
@@ -151,20 +180,15 @@ enum DNNL {
     }
 
     /// One tensor argument of a plan: the user's plain memory, plus, if the primitive wants a
-    /// different layout, a blocked memory (backed by an arena slot) and the reorder between them.
+    /// different layout, that layout (with its memories and reorders).
     private final class Operand {
         let arg: Int32
         let isOutput: Bool
         let user: dnnl_memory_t
-        let blocked: dnnl_memory_t?
-        let reorder: dnnl_primitive_t?  // user → blocked for inputs, blocked → user for outputs
-        let blockedBytes: Int
-        var boundBuffer: UnsafeMutableRawPointer?  // arena buffer `blocked` currently points at
+        let layout: BlockedLayout?
 
-        init(arg: Int32, isOutput: Bool, user: dnnl_memory_t, blocked: dnnl_memory_t?,
-             reorder: dnnl_primitive_t?, blockedBytes: Int) {
-            self.arg = arg; self.isOutput = isOutput; self.user = user
-            self.blocked = blocked; self.reorder = reorder; self.blockedBytes = blockedBytes
+        init(arg: Int32, isOutput: Bool, user: dnnl_memory_t, layout: BlockedLayout?) {
+            self.arg = arg; self.isOutput = isOutput; self.user = user; self.layout = layout
         }
     }
 
@@ -230,26 +254,64 @@ enum DNNL {
 
     private static let state = Mutex(State())
 
-    /// Runs the cached plan for `key` on the given buffers (order: x/gx, w/gw, y/gy).
-    private static func execute(_ key: PlanKey, _ buffers: [UnsafeMutableRawPointer],
-                                bias: UnsafeMutableRawPointer?) {
+    /// A tensor argument of `execute`.
+    enum Argument {
+        /// A row-major buffer (read, or overwritten for an output).
+        case plain(UnsafeMutableRawPointer)
+        /// An input storage: read in whichever form it has, its blocked copy kept for later calls.
+        case storage(TensorStorage)
+        /// The output, as a new storage of `count` elements (left in the primitive's layout).
+        case newStorage(count: Int)
+    }
+
+    /// Runs the cached plan for `key` (arguments in the order x/gx, w/gw, y/gy) and returns the
+    /// output storage when the output argument is `.newStorage`.
+    @discardableResult
+    private static func execute(_ key: PlanKey, _ arguments: [Argument], bias: UnsafeMutableRawPointer?) -> TensorStorage? {
         state.withLock { state in
             let plan = state.plan(for: key)
             let stream = state.stream
             var args: [dnnl_exec_arg_t] = []
+            var bindings: [(dnnl_memory_t, UnsafeMutableRawPointer)] = []
+            var created: TensorStorage?
+            var plainOutput: (layout: BlockedLayout, buffer: UnsafeMutableRawPointer, target: UnsafeMutableRawPointer)?
             for (slot, op) in plan.operands.enumerated() {
-                check(dnnl_memory_set_data_handle(op.user, buffers[slot]), "dnnl_memory_set_data_handle")
-                guard let blocked = op.blocked else {
-                    args.append(dnnl_exec_arg_t(arg: op.arg, memory: op.user))
-                    continue
+                let pointer: UnsafeMutableRawPointer
+                switch (arguments[slot], op.isOutput) {
+                case (.newStorage(let count), true):
+                    if let layout = op.layout {
+                        let buffer = TensorStorage.allocate(bytes: layout.bytes)
+                        created = TensorStorage(blockedOnly: BlockedBuffer(layout: layout, pointer: buffer), count: count)
+                        pointer = buffer
+                    } else {
+                        created = TensorStorage(uninitializedCount: count)
+                        pointer = UnsafeMutableRawPointer(created!.plainBufferUnchecked)
+                    }
+                case (.plain(let target), true):
+                    if let layout = op.layout {
+                        pointer = state.arena.buffer(slot, bytes: layout.bytes)
+                        plainOutput = (layout, pointer, target)
+                    } else {
+                        pointer = target
+                    }
+                case (.plain(let source), false):
+                    if let layout = op.layout {
+                        pointer = state.arena.buffer(slot, bytes: layout.bytes)
+                        layout.reorder(fromPlain: source, to: pointer, stream: stream)
+                    } else {
+                        pointer = source
+                    }
+                case (.storage(let storage), false):
+                    pointer = prepareInput(storage, layout: op.layout, slot: slot, state: &state)
+                default:
+                    preconditionFailure("DNNL.execute: argument \(slot) does not fit its operand")
                 }
-                let buffer = state.arena.buffer(slot, bytes: op.blockedBytes)
-                if buffer != op.boundBuffer {
-                    check(dnnl_memory_set_data_handle(blocked, buffer), "dnnl_memory_set_data_handle")
-                    op.boundBuffer = buffer
-                }
-                if !op.isOutput { run(op.reorder!, from: op.user, to: blocked, stream: stream) }
-                args.append(dnnl_exec_arg_t(arg: op.arg, memory: blocked))
+                let memory = op.layout?.blockedMemory ?? op.user
+                bindings.append((memory, pointer))
+                args.append(dnnl_exec_arg_t(arg: op.arg, memory: memory))
+            }
+            for (memory, pointer) in bindings {
+                check(dnnl_memory_set_data_handle(memory, pointer), "dnnl_memory_set_data_handle")
             }
             if let (arg, memory) = plan.bias, let bias {
                 check(dnnl_memory_set_data_handle(memory, bias), "dnnl_memory_set_data_handle")
@@ -265,19 +327,47 @@ enum DNNL {
             }
             check(dnnl_primitive_execute(plan.primitive, stream, Int32(args.count), args),
                   "dnnl_primitive_execute(convolution)")
-            for op in plan.operands where op.isOutput && op.blocked != nil {
-                run(op.reorder!, from: op.blocked!, to: op.user, stream: stream)
+            if let (layout, buffer, target) = plainOutput {
+                layout.reorder(toPlain: target, from: buffer, stream: stream)
             }
             check(dnnl_stream_wait(stream), "dnnl_stream_wait")
+            return created
         }
     }
 
-    /// Executes a reorder primitive.
-    private static func run(_ reorder: dnnl_primitive_t, from source: dnnl_memory_t,
-                            to destination: dnnl_memory_t, stream: dnnl_stream_t) {
-        let args = [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: source),
-                    dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: destination)]
-        check(dnnl_primitive_execute(reorder, stream, 2, args), "dnnl_primitive_execute(reorder)")
+    /// The buffer holding `storage`'s values in `layout` (or row-major when `layout` is nil):
+    /// its blocked copy when that has the layout; otherwise a reorder of its row-major values,
+    /// kept as the storage's blocked copy if it has none yet, else written to an arena slot.
+    private static func prepareInput(_ storage: TensorStorage, layout: BlockedLayout?, slot: Int,
+                                     state: inout State) -> UnsafeMutableRawPointer {
+        if let layout, let blocked = storage.blocked, blocked.layout.matches(layout) { return blocked.pointer }
+        materializeLocked(storage, stream: state.stream)
+        let plain = UnsafeMutableRawPointer(storage.plainBufferUnchecked)
+        guard let layout else { return plain }
+        let buffer: UnsafeMutableRawPointer
+        if storage.blocked == nil {
+            buffer = TensorStorage.allocate(bytes: layout.bytes)
+            storage.blocked = BlockedBuffer(layout: layout, pointer: buffer)
+        } else {
+            buffer = state.arena.buffer(slot, bytes: layout.bytes)
+        }
+        layout.reorder(fromPlain: plain, to: buffer, stream: state.stream)
+        return buffer
+    }
+
+    /// Fills `storage`'s row-major buffer from its blocked copy if it is not valid yet.
+    static func materializePlain(_ storage: TensorStorage) {
+        state.withLock { state in
+            materializeLocked(storage, stream: state.stream)
+        }
+    }
+
+    private static func materializeLocked(_ storage: TensorStorage, stream: dnnl_stream_t) {
+        guard !storage.hasPlainValues else { return }
+        let blocked = storage.blocked!
+        blocked.layout.reorder(toPlain: UnsafeMutableRawPointer(storage.plainBufferUnchecked), from: blocked.pointer, stream: stream)
+        check(dnnl_stream_wait(stream), "dnnl_stream_wait")
+        storage.markPlainValid()
     }
 
     /// Builds the primitive descriptor(s), primitive, memories and reorders for `key`.
@@ -347,20 +437,10 @@ enum DNNL {
             var chosen = dnnl_primitive_desc_query_md(pd, spec.query, 0)!.pointee
             let userMemory = memory(&user, engine)
             if dnnl_memory_desc_equal(&user, &chosen) != 0 {
-                return Operand(arg: spec.arg, isOutput: spec.isOutput, user: userMemory,
-                               blocked: nil, reorder: nil, blockedBytes: 0)
+                return Operand(arg: spec.arg, isOutput: spec.isOutput, user: userMemory, layout: nil)
             }
-            var reorderPD: dnnl_primitive_desc_t?
-            check(spec.isOutput
-                  ? dnnl_reorder_primitive_desc_create(&reorderPD, &chosen, engine, &user, engine, nil)
-                  : dnnl_reorder_primitive_desc_create(&reorderPD, &user, engine, &chosen, engine, nil),
-                  "dnnl_reorder_primitive_desc_create")
-            defer { dnnl_primitive_desc_destroy(reorderPD) }
-            var reorder: dnnl_primitive_t?
-            check(dnnl_primitive_create(&reorder, reorderPD), "dnnl_primitive_create(reorder)")
             return Operand(arg: spec.arg, isOutput: spec.isOutput, user: userMemory,
-                           blocked: memory(&chosen, engine), reorder: reorder!,
-                           blockedBytes: dnnl_memory_desc_get_size(&chosen))
+                           layout: BlockedLayout(chosen: chosen, plain: user, engine: engine))
         }
 
         let biasArg = key.kind == .forward ? DNNL_ARG_BIAS : DNNL_ARG_DIFF_BIAS
@@ -404,5 +484,73 @@ enum DNNL {
                      "iterator_ends", "runtime_error", "not_required"]
         let raw = Int(status.rawValue)
         preconditionFailure("oneDNN: \(function) failed with status \(raw < names.count ? names[raw] : "\(raw)")")
+    }
+}
+
+/// A oneDNN layout that a convolution chose for one of its tensors (e.g. nChw16c), with the
+/// reorders between it and row-major. Made once per plan operand; its memory objects are bound
+/// to buffers just before each use, under DNNL's lock.
+final class BlockedLayout: @unchecked Sendable {
+    private var descriptor: dnnl_memory_desc_t
+    /// Size of a buffer in this layout (larger than row-major when channels are padded).
+    let bytes: Int
+    fileprivate let blockedMemory: dnnl_memory_t
+    private let plainMemory: dnnl_memory_t
+    private let toPlain: dnnl_primitive_t
+    private let fromPlain: dnnl_primitive_t
+
+    fileprivate init(chosen: dnnl_memory_desc_t, plain: dnnl_memory_desc_t, engine: dnnl_engine_t) {
+        descriptor = chosen
+        var chosen = chosen, plain = plain
+        bytes = dnnl_memory_desc_get_size(&chosen)
+        func memory(_ md: inout dnnl_memory_desc_t) -> dnnl_memory_t {
+            var memory: dnnl_memory_t?
+            precondition(dnnl_memory_create(&memory, &md, engine, nil) == dnnl_success, "oneDNN: dnnl_memory_create failed")
+            return memory!
+        }
+        func reorder(_ source: inout dnnl_memory_desc_t, _ destination: inout dnnl_memory_desc_t) -> dnnl_primitive_t {
+            var pd: dnnl_primitive_desc_t?
+            precondition(dnnl_reorder_primitive_desc_create(&pd, &source, engine, &destination, engine, nil) == dnnl_success,
+                         "oneDNN: dnnl_reorder_primitive_desc_create failed")
+            defer { dnnl_primitive_desc_destroy(pd) }
+            var primitive: dnnl_primitive_t?
+            precondition(dnnl_primitive_create(&primitive, pd) == dnnl_success, "oneDNN: dnnl_primitive_create(reorder) failed")
+            return primitive!
+        }
+        blockedMemory = memory(&chosen)
+        plainMemory = memory(&plain)
+        toPlain = reorder(&chosen, &plain)
+        fromPlain = reorder(&plain, &chosen)
+    }
+
+    /// Whether a buffer in this layout holds exactly `count` values and no padding, so that an
+    /// element-wise function may run over it element by element.
+    func isDense(count: Int) -> Bool { bytes == count * MemoryLayout<Float>.stride }
+
+    /// Whether buffers in the two layouts hold the same values at the same places.
+    func matches(_ other: BlockedLayout) -> Bool {
+        if self === other { return true }
+        return dnnl_memory_desc_equal(&descriptor, &other.descriptor) != 0
+    }
+
+    /// Reorders row-major `source` into `destination` (in this layout). Under DNNL's lock.
+    fileprivate func reorder(fromPlain source: UnsafeMutableRawPointer, to destination: UnsafeMutableRawPointer,
+                             stream: dnnl_stream_t) {
+        run(fromPlain, plainMemory, source, blockedMemory, destination, stream)
+    }
+
+    /// Reorders `source` (in this layout) into row-major `destination`. Under DNNL's lock.
+    fileprivate func reorder(toPlain destination: UnsafeMutableRawPointer, from source: UnsafeMutableRawPointer,
+                             stream: dnnl_stream_t) {
+        run(toPlain, blockedMemory, source, plainMemory, destination, stream)
+    }
+
+    private func run(_ primitive: dnnl_primitive_t, _ from: dnnl_memory_t, _ source: UnsafeMutableRawPointer,
+                     _ to: dnnl_memory_t, _ destination: UnsafeMutableRawPointer, _ stream: dnnl_stream_t) {
+        precondition(dnnl_memory_set_data_handle(from, source) == dnnl_success
+                     && dnnl_memory_set_data_handle(to, destination) == dnnl_success, "oneDNN: dnnl_memory_set_data_handle failed")
+        let args = [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: from), dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: to)]
+        precondition(dnnl_primitive_execute(primitive, stream, 2, args) == dnnl_success,
+                     "oneDNN: dnnl_primitive_execute(reorder) failed")
     }
 }
