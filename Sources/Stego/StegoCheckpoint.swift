@@ -73,26 +73,38 @@ public enum StegoModelFile {
         try checkpoint.write(to: url)
     }
 
-    /// Reads an encoder file.
+    /// Reads an encoder: an encoder file, a training checkpoint (`gfp stego train`'s
+    /// `checkpoints/latest.h5`) or a training run folder.
     public static func readEncoder(from url: URL) throws -> FingerprintEncoder {
-        try read(url, kind: encoderKind) { architecture, generator in
+        try read(url, kind: encoderKind, fromTraining: \.encoder) { architecture, generator in
             FingerprintEncoder(resolution: architecture.resolution, imageChannels: architecture.imageChannels,
                                fingerprintLength: architecture.fingerprintLength, generator: &generator)
         }
     }
 
-    /// Reads a decoder file.
+    /// Reads a decoder: a decoder file, a training checkpoint or a training run folder.
     public static func readDecoder(from url: URL) throws -> FingerprintDecoder {
-        try read(url, kind: decoderKind) { architecture, generator in
+        try read(url, kind: decoderKind, fromTraining: \.decoder) { architecture, generator in
             FingerprintDecoder(resolution: architecture.resolution, imageChannels: architecture.imageChannels,
                                fingerprintLength: architecture.fingerprintLength, generator: &generator)
         }
     }
 
-    /// Reads a model file of `kind`, builds the module for its architecture and loads its weights.
-    private static func read<Model: Module>(_ url: URL, kind: String,
+    /// Reads a model file of `kind` (building the module for its architecture and loading its
+    /// weights), or takes the network from a training checkpoint or run folder.
+    private static func read<Model: Module>(_ url: URL, kind: String, fromTraining network: KeyPath<StegoNetworks, Model>,
                                             make: (StegoArchitecture, inout SeededGenerator) -> Model) throws -> Model {
-        let (checkpoint, architecture) = try read(url, kind: kind)
+        var file = url
+        if (try? url.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true {
+            file = try RunDirectory(url, resume: true).latestCheckpointURL
+        }
+        let checkpoint = try Checkpoint(contentsOf: file)
+        if checkpoint.kind == StegoTrainer.checkpointKind {
+            let model = try StegoTrainer(resumingFrom: checkpoint).networks[keyPath: network]
+            model.eval()
+            return model
+        }
+        let architecture = try architecture(of: checkpoint, kind: kind, path: file.path)
         var unused = SeededGenerator(seed: 0)
         let model = make(architecture, &unused)
         try model.loadStateDictionary(checkpoint.tensors(under: "model"))
@@ -100,13 +112,13 @@ public enum StegoModelFile {
         return model
     }
 
-    private static func read(_ url: URL, kind: String) throws -> (Checkpoint, StegoArchitecture) {
-        let checkpoint = try Checkpoint(contentsOf: url)
+    private static func architecture(of checkpoint: Checkpoint, kind: String, path: String) throws -> StegoArchitecture {
         guard checkpoint.kind == kind else {
-            throw CheckpointError.invalidAttribute(path: url.path, name: "kind", reason: "expected \(kind), found \(checkpoint.kind)")
+            throw CheckpointError.invalidAttribute(path: path, name: "kind",
+                                                   reason: "expected \(kind) or \(StegoTrainer.checkpointKind), found \(checkpoint.kind)")
         }
         let architecture = try checkpoint.decodeConfig(StegoArchitecture.self)
         try architecture.validate()
-        return (checkpoint, architecture)
+        return architecture
     }
 }

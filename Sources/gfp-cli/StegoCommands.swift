@@ -86,7 +86,7 @@ struct StegoEmbed: ParsableCommand {
             (images, mean PSNR, bit accuracy).
             """)
 
-    @Option(help: "Encoder file written by gfp stego train (RUN_DIR/encoder.h5).")
+    @Option(help: "Encoder file written by gfp stego train (RUN_DIR/encoder.h5), or a training run folder or checkpoint.")
     var encoder: String
 
     @Option(help: "The fingerprint for every image, as a string of L characters 0/1.")
@@ -169,7 +169,7 @@ struct StegoDetect: ParsableCommand {
             registry, any image) matches or nothing was tested, 1 when not, 2 on an error.
             """)
 
-    @Option(help: "Decoder file written by gfp stego train (RUN_DIR/decoder.h5).")
+    @Option(help: "Decoder file written by gfp stego train (RUN_DIR/decoder.h5), or a training run folder or checkpoint.")
     var decoder: String
 
     @Option(help: "The fingerprint to test for, as L characters 0/1.")

@@ -60,6 +60,10 @@ final class StegoRunTests: XCTestCase {
         XCTAssertEqual(decoder(images).scalars, reference.networks.decoder(images).scalars)
         XCTAssertThrowsError(try StegoModelFile.readDecoder(from: whole.url.appendingPathComponent("encoder.h5")),
                              "an encoder file is not a decoder")
+        // A run folder or its training checkpoint serve as well (to evaluate a run before its end).
+        XCTAssertEqual(try StegoModelFile.readEncoder(from: whole.url)(fingerprints: bits, images: images).scalars,
+                       encoder(fingerprints: bits, images: images).scalars)
+        XCTAssertEqual(try StegoModelFile.readDecoder(from: whole.latestCheckpointURL)(images).scalars, decoder(images).scalars)
     }
 
     func testEmbeddingStreamsImagesAndRecords() throws {
