@@ -31,6 +31,7 @@ extension Tensor {
                 }
             }
         }
+        if let result = channelBlockedKernel(a, b, shape: shape, op) { return result }
         let pa = a.storage.pointer, pb = b.storage.pointer
         return Tensor(shape: shape) { out in
             let po = out.baseAddress!
@@ -86,6 +87,51 @@ extension Tensor {
             return (y, nil, values(y))
         default:
             return nil
+        }
+    }
+
+    /// `op` of a 4-D tensor held only in a channel-blocked layout (a convolution's output) and a
+    /// row-major tensor broadcast to it (per channel `[N, C, 1, 1]`, per pixel `[N, 1, H, W]`, …),
+    /// in either order, computed in the blocked layout; nil when the operands are not of that kind.
+    @inline(__always)
+    private static func channelBlockedKernel<F: BinaryElementFunction>(_ a: Tensor, _ b: Tensor, shape: [Int], _ op: F) -> Tensor? {
+        guard shape.count == 4 else { return nil }
+        let blockedFirst: Bool
+        let blocked: BlockedBuffer, other: Tensor
+        if let x = a.storage.denseBlockedOnly, a.shape == shape, b.storage.hasPlainValues {
+            (blockedFirst, blocked, other) = (true, x, b)
+        } else if let y = b.storage.denseBlockedOnly, b.shape == shape, a.storage.hasPlainValues {
+            (blockedFirst, blocked, other) = (false, y, a)
+        } else {
+            return nil
+        }
+        guard let (block, s) = blocked.layout.channelBlocking else { return nil }
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        let t = broadcastStrides(other.shape, to: shape)
+        let source = blocked.pointer.assumingMemoryBound(to: Float.self), pb = other.storage.pointer
+        let blocks = (c + block - 1) / block
+        let (s0, s1, s2, s3) = (s[0], s[1], s[2], s[3]), (t0, t1, t2, t3) = (t[0], t[1], t[2], t[3])
+        return blockedLike(blocked, shape: shape) { po in
+            // One row = one (n, channel block, y): w pixels of `block` channels each.
+            parallelRanges(n * blocks * h, grain: Swift.max(1, 4096 / Swift.max(1, w * block))) { rows in
+                for row in rows {
+                    let y = row % h, cb = (row / h) % blocks, image = row / (h * blocks)
+                    let channels = Swift.min(block, c - cb * block)
+                    for x in 0..<w {
+                        let o = po + (image * s0 + cb * s1 + y * s2 + x * s3)
+                        let p = source + (image * s0 + cb * s1 + y * s2 + x * s3)
+                        let q = pb + (image * t0 + cb * block * t1 + y * t2 + x * t3)
+                        switch (t1, blockedFirst) {
+                        case (0, true): let v = q[0]; for i in 0..<channels { o[i] = op(p[i], v) }
+                        case (0, false): let v = q[0]; for i in 0..<channels { o[i] = op(v, p[i]) }
+                        case (1, true): for i in 0..<channels { o[i] = op(p[i], q[i]) }
+                        case (1, false): for i in 0..<channels { o[i] = op(q[i], p[i]) }
+                        case (_, true): for i in 0..<channels { o[i] = op(p[i], q[i * t1]) }
+                        case (_, false): for i in 0..<channels { o[i] = op(q[i * t1], p[i]) }
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -186,15 +232,15 @@ extension Tensor {
     // MARK: Comparisons (results are 0/1 masks and are not differentiable)
 
     /// 1 where `self > other`, else 0.
-    public func isGreater(than other: Tensor) -> Tensor { Tensor.broadcastKernel(self, other, "isGreater") { $0 > $1 ? 1 : 0 } }
+    public func isGreater(than other: Tensor) -> Tensor { Tensor.broadcastKernel(self, other, "isGreater", IsGreater()) }
     /// 1 where `self >= other`, else 0.
-    public func isGreaterOrEqual(to other: Tensor) -> Tensor { Tensor.broadcastKernel(self, other, "isGreaterOrEqual") { $0 >= $1 ? 1 : 0 } }
+    public func isGreaterOrEqual(to other: Tensor) -> Tensor { Tensor.broadcastKernel(self, other, "isGreaterOrEqual", IsGreaterOrEqual()) }
     /// 1 where `self < other`, else 0.
-    public func isLess(than other: Tensor) -> Tensor { Tensor.broadcastKernel(self, other, "isLess") { $0 < $1 ? 1 : 0 } }
+    public func isLess(than other: Tensor) -> Tensor { Tensor.broadcastKernel(self, other, "isLess", IsLess()) }
     /// 1 where `self <= other`, else 0.
-    public func isLessOrEqual(to other: Tensor) -> Tensor { Tensor.broadcastKernel(self, other, "isLessOrEqual") { $0 <= $1 ? 1 : 0 } }
+    public func isLessOrEqual(to other: Tensor) -> Tensor { Tensor.broadcastKernel(self, other, "isLessOrEqual", IsLessOrEqual()) }
     /// 1 where `self == other`, else 0.
-    public func isEqual(to other: Tensor) -> Tensor { Tensor.broadcastKernel(self, other, "isEqual") { $0 == $1 ? 1 : 0 } }
+    public func isEqual(to other: Tensor) -> Tensor { Tensor.broadcastKernel(self, other, "isEqual", IsEqual()) }
     /// 1 where `self > value`, else 0.
     public func isGreater(than value: Float) -> Tensor { isGreater(than: Tensor(value)) }
     /// 1 where `self < value`, else 0.

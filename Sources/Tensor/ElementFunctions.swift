@@ -87,3 +87,24 @@ struct Clamp: UnaryElementFunction {
     let lower: Float, upper: Float
     @inline(__always) func callAsFunction(_ x: Float) -> Float { Swift.min(Swift.max(x, lower), upper) }
 }
+
+/// 1 where x > y, else 0 (and likewise below): the masks of comparisons and of ReLU's derivative.
+struct IsGreater: BinaryElementFunction {
+    @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { x > y ? 1 : 0 }
+}
+
+struct IsGreaterOrEqual: BinaryElementFunction {
+    @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { x >= y ? 1 : 0 }
+}
+
+struct IsLess: BinaryElementFunction {
+    @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { x < y ? 1 : 0 }
+}
+
+struct IsLessOrEqual: BinaryElementFunction {
+    @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { x <= y ? 1 : 0 }
+}
+
+struct IsEqual: BinaryElementFunction {
+    @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { x == y ? 1 : 0 }
+}

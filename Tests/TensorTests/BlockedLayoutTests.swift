@@ -30,6 +30,27 @@ final class BlockedLayoutTests: XCTestCase {
         XCTAssertEqual(c.scalars, (2 - plainCopy(a) * plainCopy(b)).scalars)
     }
 
+    func testBroadcastsAgainstRowMajorOperandsStayBlockedAndMatch() {
+        var random = SeededGenerator(seed: 4)
+        let x = Tensor.normal([4, 32, 8, 8], using: &random)
+        let w = Tensor.normal([48, 32, 3, 3], standardDeviation: 0.1, using: &random)
+        let reference = plainCopy(Tensor.conv2d(x, weight: w, padding: 1))
+        let y = Tensor.conv2d(x, weight: w, padding: 1)             // [4, 48, 8, 8], blocked
+        let perChannel = Tensor.normal([4, 48, 1, 1], using: &random)
+        let channelBias = Tensor.normal([1, 48, 1, 1], using: &random)
+        let perPixel = Tensor.normal([4, 1, 8, 8], using: &random)
+        let cases: [(String, (Tensor) -> Tensor)] = [
+            ("x * s[N,C,1,1]", { $0 * perChannel }), ("s[N,C,1,1] - x", { perChannel - $0 }),
+            ("x + b[1,C,1,1]", { $0 + channelBias }), ("x + noise[N,1,H,W]", { $0 + perPixel }),
+            ("noise[N,1,H,W] / x", { perPixel / $0 }), ("max(x, b)", { $0.maximum(channelBias) }),
+        ]
+        for (name, f) in cases {
+            let result = f(y)
+            XCTAssertFalse(result.storage.hasPlainValues, "\(name) stays in the layout")
+            XCTAssertEqual(result.scalars, f(reference).scalars, name)
+        }
+    }
+
     func testGradientsThroughBlockedValuesEqualThoseOfRowMajorInputs() {
         var random = SeededGenerator(seed: 2)
         let x = Tensor.normal([16, 16, 8, 8], using: &random).requiringGradient()

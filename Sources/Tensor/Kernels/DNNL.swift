@@ -499,8 +499,14 @@ final class BlockedLayout: @unchecked Sendable {
     private let toPlain: dnnl_primitive_t
     private let fromPlain: dnnl_primitive_t
 
+    /// For a 4-D layout whose channels are blocked once (nChw16c, nChw8c) or not at all (nchw,
+    /// nhwc), without padding: element (n, c, h, w) is at
+    /// `n·s[0] + (c / block)·s[1] + h·s[2] + w·s[3] + c % block`. Nil for other layouts.
+    let channelBlocking: (block: Int, strides: [Int])?
+
     fileprivate init(chosen: dnnl_memory_desc_t, plain: dnnl_memory_desc_t, engine: dnnl_engine_t) {
         descriptor = chosen
+        channelBlocking = Self.channelBlocking(of: chosen)
         var chosen = chosen, plain = plain
         bytes = dnnl_memory_desc_get_size(&chosen)
         func memory(_ md: inout dnnl_memory_desc_t) -> dnnl_memory_t {
@@ -521,6 +527,21 @@ final class BlockedLayout: @unchecked Sendable {
         plainMemory = memory(&plain)
         toPlain = reorder(&chosen, &plain)
         fromPlain = reorder(&plain, &chosen)
+    }
+
+    private static func channelBlocking(of md: dnnl_memory_desc_t) -> (block: Int, strides: [Int])? {
+        guard md.ndims == 4, md.format_kind == dnnl_blocked, md.offset0 == 0 else { return nil }
+        let dims = [md.dims.0, md.dims.1, md.dims.2, md.dims.3]
+        guard [md.padded_dims.0, md.padded_dims.1, md.padded_dims.2, md.padded_dims.3] == dims else { return nil }
+        let blocking = md.format_desc.blocking
+        let block: Int64
+        switch blocking.inner_nblks {
+        case 0: block = 1
+        case 1 where blocking.inner_idxs.0 == 1: block = blocking.inner_blks.0
+        default: return nil
+        }
+        let strides = [blocking.strides.0, blocking.strides.1, blocking.strides.2, blocking.strides.3].map(Int.init)
+        return (Int(block), strides)
     }
 
     /// Whether a buffer in this layout holds exactly `count` values and no padding, so that an
