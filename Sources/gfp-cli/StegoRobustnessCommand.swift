@@ -28,7 +28,7 @@ struct StegoRobustness: ParsableCommand {
     @Option(help: "The fingerprint the images should carry, as L characters 0/1.")
     var expected: String
 
-    @Option(help: "A GAN run folder (its checkpoints/latest.h5) or checkpoint file, instead of INPUT.")
+    @Option(help: "A GAN run folder, training checkpoint or generator file (gfp gan export), instead of INPUT.")
     var generator: String?
 
     @Option(help: "Output folder.")
