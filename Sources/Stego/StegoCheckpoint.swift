@@ -32,12 +32,16 @@ extension StegoTrainer {
 
     /// A trainer continuing the run saved in `checkpoint`.
     public convenience init(resumingFrom checkpoint: Checkpoint) throws {
-        guard checkpoint.kind == Self.checkpointKind else {
-            throw CheckpointError.invalidAttribute(path: checkpoint.sourcePath ?? "(in memory)", name: "kind",
-                                                   reason: "expected \(Self.checkpointKind), found \(checkpoint.kind)")
-        }
-        let stored = try checkpoint.decodeConfig(StoredConfiguration.self)
-        try self.init(architecture: stored.architecture, configuration: stored.training)
+        let stored = try Self.storedConfiguration(of: checkpoint)
+        try self.init(continuing: checkpoint, with: stored.training)
+    }
+
+    /// A trainer that continues the networks, optimiser, λ-schedule state and random stream of
+    /// `checkpoint` under another training configuration: fine-tuning with another λ maximum
+    /// or an immunisation, say. The architecture is the checkpoint's.
+    public convenience init(continuing checkpoint: Checkpoint, with configuration: StegoTrainingConfiguration) throws {
+        let stored = try Self.storedConfiguration(of: checkpoint)
+        try self.init(architecture: stored.architecture, configuration: configuration)
         try networks.loadStateDictionary(checkpoint.tensors(under: "model"))
         try optimizer.loadStateDictionary(checkpoint.tensors(under: "optimizer"))
         guard let step = checkpoint.integers["training.step"], let trigger = checkpoint.integers["training.stepsSinceTrigger"] else {
@@ -46,6 +50,14 @@ extension StegoTrainer {
         schedule.step = step
         schedule.stepsSinceTrigger = trigger
         random = try checkpoint.randomState(under: "training.random")
+    }
+
+    private static func storedConfiguration(of checkpoint: Checkpoint) throws -> StoredConfiguration {
+        guard checkpoint.kind == Self.checkpointKind else {
+            throw CheckpointError.invalidAttribute(path: checkpoint.sourcePath ?? "(in memory)", name: "kind",
+                                                   reason: "expected \(Self.checkpointKind), found \(checkpoint.kind)")
+        }
+        return try checkpoint.decodeConfig(StoredConfiguration.self)
     }
 }
 

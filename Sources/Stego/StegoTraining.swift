@@ -19,7 +19,7 @@ public enum StegoTraining {
     @discardableResult
     public static func run(
         architecture: StegoArchitecture, configuration: StegoTrainingConfiguration, schedule: TrainingSchedule,
-        directory: RunDirectory, resume: Bool, makeSource: () throws -> any TrainingBatchSource,
+        directory: RunDirectory, resume: Bool, initializeFrom: URL? = nil, makeSource: () throws -> any TrainingBatchSource,
         progressOutput: ((String) -> Void)? = nil, warn: @escaping (String) -> Void = { FileHandle.standardError.write(Data(("warning: " + $0 + "\n").utf8)) }
     ) throws -> StegoTrainer {
         let trainer: StegoTrainer
@@ -31,9 +31,21 @@ public enum StegoTraining {
             }
         } else {
             try architecture.validate()
-            trainer = try StegoTrainer(architecture: architecture, configuration: configuration)
-            struct Stored: Encodable { var architecture: StegoArchitecture; var training: StegoTrainingConfiguration; var schedule: TrainingSchedule }
-            try directory.writeConfiguration(Stored(architecture: architecture, training: configuration, schedule: schedule))
+            if let initializeFrom {
+                trainer = try StegoTrainer(continuing: Checkpoint(contentsOf: initializeFrom), with: configuration)
+                guard trainer.networks.architecture == architecture else {
+                    throw TrainingRunError.incompatibleCheckpoint(
+                        path: initializeFrom.path, reason: "its architecture \(trainer.networks.architecture) is not \(architecture)")
+                }
+            } else {
+                trainer = try StegoTrainer(architecture: architecture, configuration: configuration)
+            }
+            struct Stored: Encodable {
+                var architecture: StegoArchitecture; var training: StegoTrainingConfiguration; var schedule: TrainingSchedule
+                var initializedFrom: String?
+            }
+            try directory.writeConfiguration(Stored(architecture: architecture, training: configuration, schedule: schedule,
+                                                    initializedFrom: initializeFrom?.path))
         }
         var source = try makeSource()
         try source.skipBatches(trainer.step)

@@ -46,6 +46,12 @@ struct StegoTrain: ParsableCommand {
     @Option(help: "Immunise against a perturbation applied before the decoder, e.g. noise:0.05+blur:3 or jpeg:50.")
     var immunize: String?
 
+    @Option(help: "Maximum weight lambda of the image loss (official: 10).")
+    var l2Max: Float = 10
+
+    @Option(help: "Start a new run from the networks, optimiser and schedule state of another run (folder or checkpoint): fine-tuning.")
+    var initFrom: String?
+
     func validate() throws {
         guard bits >= 1, steps >= 1, batchSize >= 1 else {
             throw ValidationError("--bits, --steps and --batch-size must be positive")
@@ -53,6 +59,8 @@ struct StegoTrain: ParsableCommand {
         if let immunize {
             do { _ = try Perturbation(parsing: immunize) } catch { throw ValidationError("--immunize: \(error)") }
         }
+        guard l2Max >= 0, l2Max.isFinite else { throw ValidationError("--l2-max must be a non-negative number") }
+        guard initFrom == nil || !options.resume else { throw ValidationError("--init-from starts a new run: it cannot be combined with --resume") }
     }
 
     func run() throws {
@@ -62,16 +70,23 @@ struct StegoTrain: ParsableCommand {
         configuration.batchSize = batchSize
         configuration.learningRate = learningRate
         configuration.seed = options.seed
-        if fixedSchedule { configuration.l2Schedule = .fixed() }
+        configuration.l2Schedule = fixedSchedule ? .fixed(maximum: l2Max) : .accuracyGated(maximum: l2Max)
         configuration.immunization = immunize
         let directory = try RunDirectory(URL(fileURLWithPath: options.out), resume: options.resume)
         let (size, seed, batch) = (options.resolution, options.seed, batchSize)
         let trainer = try StegoTraining.run(
             architecture: architecture, configuration: configuration, schedule: options.schedule(steps: steps),
-            directory: directory, resume: options.resume,
+            directory: directory, resume: options.resume, initializeFrom: try initFrom.map(checkpointURL),
             makeSource: { try ImageTrainingBatches(source: source, resolution: size, channels: channels, batchSize: batch, seed: seed) })
         print("trained \(trainer.step) steps; encoder and decoder in \(directory.url.path)")
     }
+}
+
+/// A training run folder's latest checkpoint, or the file itself.
+private func checkpointURL(_ path: String) throws -> URL {
+    let url = URL(fileURLWithPath: path)
+    guard (try? url.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true else { return url }
+    return try RunDirectory(url, resume: true).latestCheckpointURL
 }
 
 /// `gfp stego embed --encoder ENC.h5 (--fingerprint BITS | --random-per-image --seed S) INPUT OUTPUT_DIR`.

@@ -66,6 +66,38 @@ final class StegoRunTests: XCTestCase {
         XCTAssertEqual(try StegoModelFile.readDecoder(from: whole.latestCheckpointURL)(images).scalars, decoder(images).scalars)
     }
 
+    func testFineTuningStartsFromAnotherRunsStateUnderANewConfiguration() throws {
+        var configuration = StegoTrainingConfiguration()
+        configuration.batchSize = 4
+        configuration.seed = 5
+        let first = TrainingSchedule(totalSteps: 3, checkpointInterval: 3, sampleInterval: nil, logInterval: 1, progressInterval: 1000)
+        let base = try RunDirectory(directory.appendingPathComponent("base"), resume: false)
+        let original = try StegoTraining.run(architecture: Self.architecture, configuration: configuration, schedule: first,
+                                             directory: base, resume: false, makeSource: { Source() }, progressOutput: { _ in })
+        var tuning = configuration
+        tuning.l2Schedule = .accuracyGated(maximum: 1)
+        tuning.immunization = "noise:0.01"
+        let second = TrainingSchedule(totalSteps: 5, checkpointInterval: 5, sampleInterval: nil, logInterval: 1, progressInterval: 1000)
+        let tunedRun = try RunDirectory(directory.appendingPathComponent("tuned"), resume: false)
+        let tuned = try StegoTraining.run(architecture: Self.architecture, configuration: tuning, schedule: second,
+                                          directory: tunedRun, resume: false, initializeFrom: base.latestCheckpointURL,
+                                          makeSource: { Source() }, progressOutput: { _ in })
+        XCTAssertEqual(tuned.step, 5, "the step count continues from the base run")
+        XCTAssertEqual(tuned.configuration, tuning)
+        XCTAssertNotEqual(tuned.networks.stateDictionary()["decoder.dense.2.bias"]?.scalars,
+                          original.networks.stateDictionary()["decoder.dense.2.bias"]?.scalars)
+        let stored = try String(contentsOf: tunedRun.url.appendingPathComponent("config.json"), encoding: .utf8)
+        XCTAssertTrue(stored.contains("initializedFrom") && stored.contains(base.latestCheckpointURL.lastPathComponent), stored)
+        // Another architecture cannot be the starting point.
+        let other = StegoArchitecture(resolution: 32, imageChannels: 1, fingerprintLength: 8)
+        XCTAssertThrowsError(try StegoTraining.run(architecture: other, configuration: tuning, schedule: second,
+                                                   directory: try RunDirectory(directory.appendingPathComponent("bad"), resume: false),
+                                                   resume: false, initializeFrom: base.latestCheckpointURL,
+                                                   makeSource: { Source() }, progressOutput: { _ in })) { error in
+            guard case .incompatibleCheckpoint? = error as? TrainingRunError else { return XCTFail("\(error)") }
+        }
+    }
+
     func testEmbeddingStreamsImagesAndRecords() throws {
         // A small folder of gray PNGs of another size: preprocessing brings them to 32×32.
         let folder = directory.appendingPathComponent("in")
