@@ -105,7 +105,8 @@ extension Tensor {
         } else {
             return nil
         }
-        guard let (block, s) = blocked.layout.channelBlocking else { return nil }
+        // The strides describe the dimensions the layout was made for, not those of a reshape.
+        guard let (block, s) = blocked.layout.channelBlocking, blocked.layout.dimensions == shape else { return nil }
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
         let t = broadcastStrides(other.shape, to: shape)
         let source = blocked.pointer.assumingMemoryBound(to: Float.self), pb = other.storage.pointer

@@ -51,6 +51,17 @@ final class BlockedLayoutTests: XCTestCase {
         }
     }
 
+    func testReshapedBlockedValuesBroadcastByTheirNewShape() {
+        var random = SeededGenerator(seed: 5)
+        let x = Tensor.normal([2, 32, 4, 4], using: &random)
+        let w = Tensor.normal([32, 32, 3, 3], standardDeviation: 0.1, using: &random)
+        let reference = plainCopy(Tensor.conv2d(x, weight: w, padding: 1)).reshaped(to: [2, 16, 8, 4])
+        let reshaped = Tensor.conv2d(x, weight: w, padding: 1).reshaped(to: [2, 16, 8, 4])
+        let perChannel = Tensor.normal([1, 16, 1, 1], using: &random)
+        XCTAssertEqual((reshaped * perChannel).scalars, (reference * perChannel).scalars)
+        XCTAssertEqual(reshaped.leakyReLU().scalars, reference.leakyReLU().scalars)
+    }
+
     func testGradientsThroughBlockedValuesEqualThoseOfRowMajorInputs() {
         var random = SeededGenerator(seed: 2)
         let x = Tensor.normal([16, 16, 8, 8], using: &random).requiringGradient()

@@ -503,10 +503,14 @@ final class BlockedLayout: @unchecked Sendable {
     /// nhwc), without padding: element (n, c, h, w) is at
     /// `n·s[0] + (c / block)·s[1] + h·s[2] + w·s[3] + c % block`. Nil for other layouts.
     let channelBlocking: (block: Int, strides: [Int])?
+    /// The logical dimensions of the tensor this layout was made for (a tensor reshaped since
+    /// shares the buffer under other dimensions).
+    let dimensions: [Int]
 
     fileprivate init(chosen: dnnl_memory_desc_t, plain: dnnl_memory_desc_t, engine: dnnl_engine_t) {
         descriptor = chosen
         channelBlocking = Self.channelBlocking(of: chosen)
+        dimensions = withUnsafeBytes(of: chosen.dims) { Array($0.bindMemory(to: Int64.self).prefix(Int(chosen.ndims))) }.map(Int.init)
         var chosen = chosen, plain = plain
         bytes = dnnl_memory_desc_get_size(&chosen)
         func memory(_ md: inout dnnl_memory_desc_t) -> dnnl_memory_t {
