@@ -26,8 +26,10 @@ import Synchronization
 final class TensorStorage: @unchecked Sendable {
     /// Number of `Float` elements.
     let count: Int
-    /// The row-major buffer (allocated up front; pages stay untouched until written).
-    private let plain: UnsafeMutablePointer<Float>
+    /// The row-major buffer: allocated up front, or, for a storage that starts with blocked values
+    /// only, when they are first reordered into it (under DNNL's lock, before `plainValid` is set,
+    /// so a reader that sees the values valid also sees the buffer).
+    private var plain: UnsafeMutablePointer<Float>?
     /// Whether `plain` holds the values. Only ever goes from false to true, except through
     /// `prepareForMutation` on a uniquely referenced storage.
     private let plainValid: Atomic<Bool>
@@ -38,14 +40,14 @@ final class TensorStorage: @unchecked Sendable {
     init(uninitializedCount count: Int) {
         precondition(count >= 0, "negative element count \(count)")
         self.count = count
-        plain = Self.allocate(bytes: max(count, 1) * MemoryLayout<Float>.stride).bindMemory(to: Float.self, capacity: max(count, 1))
         plainValid = Atomic(true)
+        plain = Self.allocate(bytes: plainBytes).bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
     /// Storage whose values are only in `blocked` (a convolution's output), taking ownership of it.
     init(blockedOnly blocked: BlockedBuffer, count: Int) {
         self.count = count
-        plain = Self.allocate(bytes: max(count, 1) * MemoryLayout<Float>.stride).bindMemory(to: Float.self, capacity: max(count, 1))
+        plain = nil   // most of these are never read in row-major order
         plainValid = Atomic(false)
         self.blocked = blocked
     }
@@ -53,32 +55,30 @@ final class TensorStorage: @unchecked Sendable {
     /// Allocates storage filled with `value`.
     convenience init(repeating value: Float, count: Int) {
         self.init(uninitializedCount: count)
-        plain.initialize(repeating: value, count: count)
+        plainBufferUnchecked.initialize(repeating: value, count: count)
     }
 
     /// Allocates a copy of `count` elements starting at `source`.
     convenience init(copying source: UnsafePointer<Float>, count: Int) {
         self.init(uninitializedCount: count)
-        plain.initialize(from: source, count: count)
+        plainBufferUnchecked.initialize(from: source, count: count)
     }
 
     deinit {
-        free(plain)
-        if let blocked { free(blocked.pointer) }
+        if let plain { BufferPool.release(UnsafeMutableRawPointer(plain), bytes: plainBytes) }
+        if let blocked { BufferPool.release(blocked.pointer, bytes: blocked.layout.bytes) }
     }
 
-    /// 64-byte aligned memory; running out is fatal, as for any Swift allocation.
+    /// 64-byte aligned memory, recycled through `BufferPool`; running out is fatal, as for any
+    /// Swift allocation. A blocked buffer allocated here is released by the storage that owns it.
     static func allocate(bytes: Int) -> UnsafeMutableRawPointer {
-        var raw: UnsafeMutableRawPointer?
-        let status = posix_memalign(&raw, 64, max(bytes, 1))
-        precondition(status == 0 && raw != nil, "out of memory allocating \(bytes) bytes")
-        return raw!
+        BufferPool.allocate(bytes: bytes)
     }
 
     /// Start of the row-major elements, filled from the blocked copy first if needed.
     var pointer: UnsafeMutablePointer<Float> {
         if !plainValid.load(ordering: .acquiring) { DNNL.materializePlain(self) }
-        return plain
+        return plain!
     }
 
     var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }
@@ -87,7 +87,15 @@ final class TensorStorage: @unchecked Sendable {
     var hasPlainValues: Bool { plainValid.load(ordering: .acquiring) }
 
     /// The row-major buffer whatever its state: for DNNL, under its lock, to fill or read it.
-    var plainBufferUnchecked: UnsafeMutablePointer<Float> { plain }
+    /// (allocating it on first use).
+    var plainBufferUnchecked: UnsafeMutablePointer<Float> {
+        if let plain { return plain }
+        let buffer = Self.allocate(bytes: plainBytes).bindMemory(to: Float.self, capacity: max(count, 1))
+        plain = buffer
+        return buffer
+    }
+
+    private var plainBytes: Int { max(count, 1) * MemoryLayout<Float>.stride }
 
     /// Records that `plainBufferUnchecked` now holds the values (DNNL, under its lock).
     func markPlainValid() { plainValid.store(true, ordering: .releasing) }
@@ -104,7 +112,7 @@ final class TensorStorage: @unchecked Sendable {
     func prepareForMutation() {
         _ = pointer
         if let blocked {
-            free(blocked.pointer)
+            BufferPool.release(blocked.pointer, bytes: blocked.layout.bytes)
             self.blocked = nil
         }
     }

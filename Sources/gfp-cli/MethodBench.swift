@@ -12,7 +12,8 @@ struct StegoBench: ParsableCommand {
         discussion: """
             stego_train_step_ms: one Adam step of encoder + decoder on a batch (BCE-with-logits + 10 · MSE); \
             stego_decode_img_s and stego_embed_img_s: forward throughput at batch 256 without gradients; \
-            conv3x3_fwd_bwd_gflops: Conv2d(32→32, 3×3, pad 1) forward + backward on [64, 32, 32, 32]. \
+            conv3x3_fwd_bwd_gflops: Conv2d(32→32, 3×3, pad 1) forward + backward on [64, 32, 32, 32]; \
+            stego_train_peak_rss_mb: the process's peak resident memory after the training steps. \
             Medians of --repeats runs after two warm-ups.
             """)
 
@@ -43,6 +44,9 @@ struct StegoBench: ParsableCommand {
 
         let step = try medianSeconds(repeats) { _ = try trainer.trainStep(images: images) }
         printLine(workload: "stego_train_step_ms", value: step * 1e3, extra: tag)
+        // The process's peak so far: weights, optimiser state and the training steps (the inference
+        // workloads below run later). Tools/torch_train_step_rss.py measures PyTorch the same way.
+        printLine(workload: "stego_train_peak_rss_mb", value: peakResidentMegabytes(), extra: tag)
 
         let encoder = trainer.networks.encoder, decoder = trainer.networks.decoder
         let inferenceImages = Tensor.uniform([256, channels, resolution, resolution], using: &generator)
@@ -109,4 +113,11 @@ struct GANBench: ParsableCommand {
         let generate = medianSeconds(repeats) { _ = withoutGradients { average(latents, noise: noise) } }
         printLine(workload: "gan_generate_img_s", value: 64 / generate, extra: tag)
     }
+}
+
+/// The peak resident set size of this process so far, in MiB (`getrusage`, which reports KiB on Linux).
+func peakResidentMegabytes() -> Double {
+    var usage = rusage()
+    guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return .nan }
+    return Double(usage.ru_maxrss) / 1024
 }

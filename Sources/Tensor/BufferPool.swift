@@ -1,0 +1,149 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// Recycles the large buffers of tensor storage.
+///
+/// A training step allocates and frees the same activation and gradient sizes every step. glibc
+/// serves blocks above its mmap threshold (at most 32 MiB) with fresh mappings and returns them to
+/// the system on `free`, so each step paid for faulting and zeroing every page again: a quarter
+/// of the CPU time of a stego training step went to `clear_page` and page faults. Freed buffers
+/// of at least `minimumBytes` are therefore kept here, by size rounded up to whole pages, and
+/// handed out again for the same size.
+///
+/// At most `limit` bytes are kept; a release that would exceed it empties the pool first (sizes
+/// that are no longer used, say after a change of batch size, do not pile up). The pool never
+/// holds memory that a live tensor uses, so the peak resident memory of a step stays that of its
+/// live tensors plus buffers of sizes the step is not using at that moment.
+enum BufferPool {
+    /// Smaller buffers go to `malloc`, which recycles them itself.
+    static let minimumBytes = 64 << 10
+    private static let pageBytes = 4096
+
+    private struct State: ~Copyable {
+        var buffers: [Int: [UInt]] = [:]
+        var cachedBytes = 0
+        var limit = BufferPool.defaultLimit
+        var hits = 0
+        var misses = 0
+    }
+
+    // Buffers are kept as addresses (Sendable); the pool owns them while they are in it.
+    private static let state = Mutex(State())
+
+    /// A quarter of the physical memory, at most 8 GiB.
+    static var defaultLimit: Int {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
+        guard pages > 0, size > 0 else { return 1 << 30 }
+        return min(pages * size / 4, 8 << 30)
+    }
+
+    /// The size class of a request: whole pages above `minimumBytes`, the request itself below.
+    static func roundedBytes(_ bytes: Int) -> Int {
+        let bytes = max(bytes, 1)
+        guard bytes >= minimumBytes else { return bytes }
+        return (bytes + pageBytes - 1) / pageBytes * pageBytes
+    }
+
+    /// 64-byte aligned memory for `bytes` bytes (a recycled buffer when one of that size class is
+    /// free); running out is fatal, as for any Swift allocation. Give it back with `release`,
+    /// with the same `bytes`.
+    static func allocate(bytes: Int) -> UnsafeMutableRawPointer {
+        let rounded = roundedBytes(bytes)
+        if rounded >= minimumBytes {
+            let recycled: UInt? = state.withLock { state in
+                guard let address = state.buffers[rounded]?.popLast() else {
+                    state.misses += 1
+                    return nil
+                }
+                state.cachedBytes -= rounded
+                state.hits += 1
+                return address
+            }
+            if let recycled, let pointer = UnsafeMutableRawPointer(bitPattern: recycled) { return pointer }
+        }
+        var raw: UnsafeMutableRawPointer?
+        let status = posix_memalign(&raw, 64, rounded)
+        precondition(status == 0 && raw != nil, "out of memory allocating \(bytes) bytes")
+        return raw!
+    }
+
+    /// Takes back a buffer from `allocate(bytes:)` (same `bytes`): kept for reuse, or freed.
+    static func release(_ pointer: UnsafeMutableRawPointer, bytes: Int) {
+        let rounded = roundedBytes(bytes)
+        guard rounded >= minimumBytes else { return free(pointer) }
+        let address = UInt(bitPattern: pointer)
+        let evicted: [UInt] = state.withLock { state in
+            guard rounded <= state.limit else { return [address] }
+            var evicted: [UInt] = []
+            if state.cachedBytes + rounded > state.limit {
+                evicted = state.buffers.values.flatMap { $0 }
+                state.buffers.removeAll(keepingCapacity: true)
+                state.cachedBytes = 0
+            }
+            state.buffers[rounded, default: []].append(address)
+            state.cachedBytes += rounded
+            return evicted
+        }
+        freeAll(evicted)
+    }
+
+    /// Frees every cached buffer.
+    static func trim() {
+        let all: [UInt] = state.withLock { state in
+            let all = state.buffers.values.flatMap { $0 }
+            state.buffers.removeAll()
+            state.cachedBytes = 0
+            return all
+        }
+        freeAll(all)
+    }
+
+    private static func freeAll(_ addresses: [UInt]) {
+        for address in addresses { free(UnsafeMutableRawPointer(bitPattern: address)) }
+    }
+
+    static var statistics: Engine.BufferPoolStatistics {
+        state.withLock { state in
+            Engine.BufferPoolStatistics(cachedBytes: state.cachedBytes, limit: state.limit,
+                                        hits: state.hits, misses: state.misses)
+        }
+    }
+
+    static func setLimit(_ limit: Int) {
+        state.withLock { $0.limit = max(limit, 0) }
+        if statistics.cachedBytes > max(limit, 0) { trim() }
+    }
+}
+
+extension Engine {
+    /// What the buffer pool of tensor storage holds (see `trimBufferPool()`).
+    public struct BufferPoolStatistics: Sendable, Equatable {
+        /// Bytes of freed buffers kept for reuse.
+        public var cachedBytes: Int
+        /// The most the pool keeps.
+        public var limit: Int
+        /// Allocations of pooled sizes served from the pool, and those that were not.
+        public var hits: Int
+        public var misses: Int
+    }
+
+    /// Freed tensor buffers of 64 KiB and more are kept for reuse by later tensors of the same
+    /// size (so that a training loop does not fault its memory in again every step); these are
+    /// the pool's figures.
+    public static var bufferPoolStatistics: BufferPoolStatistics { BufferPool.statistics }
+
+    /// The most memory the pool keeps (default: a quarter of the physical memory, at most 8 GiB);
+    /// 0 turns recycling off.
+    public static var bufferPoolLimit: Int {
+        get { BufferPool.statistics.limit }
+        set { BufferPool.setLimit(newValue) }
+    }
+
+    /// Returns every buffer the pool keeps to the system (say, between two phases of a program
+    /// that use different tensor sizes).
+    public static func trimBufferPool() { BufferPool.trim() }
+}

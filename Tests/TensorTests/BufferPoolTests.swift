@@ -1,0 +1,78 @@
+import XCTest
+import TestSupport
+@testable import Tensor
+
+/// `BufferPool`: freed tensor buffers of a size are handed out again for that size, within a limit,
+/// and recycled memory never changes results.
+final class BufferPoolTests: XCTestCase {
+    // Sizes no other test allocates, so that the pool's figures are this test's own.
+    let bytes = 777 * 4096 + 12
+
+    override func tearDown() {
+        Engine.bufferPoolLimit = BufferPool.defaultLimit
+        super.tearDown()
+    }
+
+    func testReleasedBufferIsReusedForItsSizeClass() {
+        let first = BufferPool.allocate(bytes: bytes)
+        BufferPool.release(first, bytes: bytes)
+        let before = Engine.bufferPoolStatistics
+        XCTAssertGreaterThanOrEqual(before.cachedBytes, BufferPool.roundedBytes(bytes))
+        // A request of the same size class (a few bytes less rounds to the same pages) gets it back.
+        let second = BufferPool.allocate(bytes: bytes - 8)
+        XCTAssertEqual(second, first)
+        XCTAssertEqual(Int(bitPattern: second) % 64, 0, "64-byte aligned")
+        let after = Engine.bufferPoolStatistics
+        XCTAssertEqual(after.hits, before.hits + 1)
+        XCTAssertEqual(after.cachedBytes, before.cachedBytes - BufferPool.roundedBytes(bytes))
+        BufferPool.release(second, bytes: bytes - 8)
+    }
+
+    func testSmallBuffersBypassThePool() {
+        let before = Engine.bufferPoolStatistics
+        let small = BufferPool.allocate(bytes: 1000)
+        BufferPool.release(small, bytes: 1000)
+        let after = Engine.bufferPoolStatistics
+        XCTAssertEqual(after.cachedBytes, before.cachedBytes)
+        XCTAssertEqual(after.hits + after.misses, before.hits + before.misses)
+    }
+
+    func testLimitAndTrim() {
+        Engine.bufferPoolLimit = 0
+        XCTAssertEqual(Engine.bufferPoolStatistics.cachedBytes, 0, "lowering the limit frees what is over it")
+        let pointer = BufferPool.allocate(bytes: bytes)
+        BufferPool.release(pointer, bytes: bytes)
+        XCTAssertEqual(Engine.bufferPoolStatistics.cachedBytes, 0, "limit 0: nothing is kept")
+
+        // A limit of two buffers: a third release empties the pool before keeping the newcomer.
+        let rounded = BufferPool.roundedBytes(bytes)
+        Engine.bufferPoolLimit = 2 * rounded
+        let buffers = (0..<3).map { _ in BufferPool.allocate(bytes: bytes) }
+        BufferPool.release(buffers[0], bytes: bytes)
+        BufferPool.release(buffers[1], bytes: bytes)
+        XCTAssertEqual(Engine.bufferPoolStatistics.cachedBytes, 2 * rounded)
+        BufferPool.release(buffers[2], bytes: bytes)
+        XCTAssertEqual(Engine.bufferPoolStatistics.cachedBytes, rounded)
+
+        Engine.trimBufferPool()
+        XCTAssertEqual(Engine.bufferPoolStatistics.cachedBytes, 0)
+    }
+
+    func testRecycledBuffersGiveTheSameResults() {
+        // A convolution chain and its gradients, once with a cold pool and then repeatedly with
+        // buffers recycled from the previous round (stale values in them must never leak through).
+        func run() -> [Float] {
+            var random = SeededGenerator(seed: 7)
+            let x = Tensor.normal([8, 16, 24, 24], using: &random).requiringGradient()
+            let w = Tensor.normal([16, 16, 3, 3], standardDeviation: 0.1, using: &random).requiringGradient()
+            let y = Tensor.conv2d(Tensor.conv2d(x, weight: w, padding: 1).relu(), weight: w, padding: 1)
+            (y * y).sum().backward()
+            return y.scalars + x.gradient!.scalars + w.gradient!.scalars
+        }
+        Engine.trimBufferPool()
+        let cold = run()
+        let hitsBefore = Engine.bufferPoolStatistics.hits
+        for _ in 0..<3 { XCTAssertEqual(run(), cold) }
+        XCTAssertGreaterThan(Engine.bufferPoolStatistics.hits, hitsBefore, "the later rounds reused buffers")
+    }
+}
