@@ -70,16 +70,16 @@ struct ReLU: UnaryElementFunction {
     @inline(__always) func callAsFunction(_ x: Float) -> Float { x > 0 ? x : 0 }
 }
 
+/// g where x > 0, `negativeSlope`·g otherwise: (leaky) ReLU's backward, (g, x) → g · f'(x).
+struct PositiveGate: BinaryElementFunction {
+    let negativeSlope: Float
+    @inline(__always) func callAsFunction(_ g: Float, _ x: Float) -> Float { x > 0 ? g : g * negativeSlope }
+}
+
 /// x for x > 0, `negativeSlope`·x otherwise.
 struct LeakyReLU: UnaryElementFunction {
     let negativeSlope: Float
     @inline(__always) func callAsFunction(_ x: Float) -> Float { x > 0 ? x : x * negativeSlope }
-}
-
-/// The derivative of `LeakyReLU`: 1 for x > 0, `negativeSlope` otherwise.
-struct LeakyReLUSlope: UnaryElementFunction {
-    let negativeSlope: Float
-    @inline(__always) func callAsFunction(_ x: Float) -> Float { x > 0 ? 1 : negativeSlope }
 }
 
 /// x limited to `lower...upper`.

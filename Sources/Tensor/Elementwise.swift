@@ -96,7 +96,7 @@ extension Tensor {
     public func relu() -> Tensor {
         let x = self
         return Tensor.record("relu", output: mapKernel(ReLU()), inputs: [x]) { g, _, _ in
-            [g * x.isGreater(than: 0)]
+            [g.gated(byPositive: x, negativeSlope: 0)]
         }
     }
 
@@ -104,7 +104,19 @@ extension Tensor {
     public func leakyReLU(negativeSlope: Float = 0.2) -> Tensor {
         let x = self
         return Tensor.record("leakyReLU", output: mapKernel(LeakyReLU(negativeSlope: negativeSlope)), inputs: [x]) { g, _, _ in
-            [g * x.mapKernel(LeakyReLUSlope(negativeSlope: negativeSlope))]
+            [g.gated(byPositive: x, negativeSlope: negativeSlope)]
+        }
+    }
+
+    /// The backward of (leaky) ReLU in one pass: this gradient where `input` > 0, and
+    /// `negativeSlope` times it elsewhere (same shapes). Linear in `self`, so it is differentiable
+    /// with respect to it (double backward); `input` only selects, and gets no gradient.
+    func gated(byPositive input: Tensor, negativeSlope: Float) -> Tensor {
+        precondition(shape == input.shape, "gated(byPositive:): shapes \(shape) and \(input.shape) differ")
+        let gate = PositiveGate(negativeSlope: negativeSlope)
+        return Tensor.record("reluBackward", output: Tensor.broadcastKernel(self, input, "reluBackward", gate),
+                             inputs: [self]) { h, _, _ in
+            [h.gated(byPositive: input, negativeSlope: negativeSlope)]
         }
     }
 

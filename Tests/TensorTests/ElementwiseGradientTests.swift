@@ -27,6 +27,22 @@ final class ElementwiseGradientTests: XCTestCase {
         assertGradientsMatchFiniteDifferences([x]) { -$0[0] }
     }
 
+    /// (Leaky) ReLU's backward is itself differentiable in the incoming gradient: the second-order
+    /// path an R1 penalty takes through a discriminator.
+    func testReLUBackwardIsDifferentiable() {
+        let input = x.requiringGradient()
+        let weight = randomTensor([2, 3, 4], seed: 2, margin: 0.1)
+        for slope: Float in [0, 0.2] {
+            assertGradientsMatchFiniteDifferences([weight]) { w in
+                // The gradient reaching the activation depends on w, so the second-order path runs
+                // through the activation's backward (not only through the product).
+                let first = gradients(of: ((input * w[0]).leakyReLU(negativeSlope: slope) * w[0]).sum(),
+                                      with: [input], createGraph: true)[0]
+                return (first * first * w[0]).sum()
+            }
+        }
+    }
+
     func testBroadcastingArithmetic() {
         let a = randomTensor([2, 3, 4], seed: 2)
         let b = randomTensor([1, 3, 1], seed: 3)
