@@ -1,3 +1,19 @@
+/// An activation computed inside a convolution (`Tensor.conv2d(…, activation:)`).
+public enum FusedActivation: Hashable, Sendable {
+    /// max(x, 0).
+    case relu
+    /// x for x > 0, `negativeSlope`·x otherwise.
+    case leakyReLU(negativeSlope: Float)
+
+    /// The slope for negative inputs (0 for ReLU).
+    public var negativeSlope: Float {
+        switch self {
+        case .relu: 0
+        case .leakyReLU(let slope): slope
+        }
+    }
+}
+
 /// 2-D convolution and transposed convolution on NCHW tensors, through oneDNN.
 ///
 /// Three differentiable primitives close the set under differentiation, so gradients of
@@ -9,12 +25,17 @@ extension Tensor {
     ///
     /// `padding` may differ per side (TensorFlow "same" padding for even kernels is
     /// `Padding2D(top: 0, bottom: 1, left: 0, right: 1)`); `dilation` 1 is a dense kernel.
+    ///
+    /// With `activation`, returns `activation(conv2d(…))` computed inside the convolution (oneDNN
+    /// post-op: no separate pass over the output, no intermediate tensor); the values and
+    /// gradients are those of the two operations applied one after the other.
     public static func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Size2D = 1,
-                              padding: Padding2D = .zero, dilation: Size2D = 1, groups: Int = 1) -> Tensor {
+                              padding: Padding2D = .zero, dilation: Size2D = 1, groups: Int = 1,
+                              activation: FusedActivation? = nil) -> Tensor {
         let geometry = ConvolutionGeometry(stride: stride, padding: padding, dilation: dilation, groups: groups)
         let outShape = convolutionOutputShape(input: input.shape, weight: weight.shape, geometry: geometry)
         if let bias { precondition(bias.shape == [weight.shape[0]], "conv2d bias shape \(bias.shape) for weight \(weight.shape)") }
-        return convForward(input, weight, bias, outputShape: outShape, geometry: geometry)
+        return convForward(input, weight, bias, outputShape: outShape, geometry: geometry, activation: activation)
     }
 
     /// Transposed convolution (the gradient of `conv2d` with respect to its input), PyTorch
@@ -60,15 +81,19 @@ extension Tensor {
         return [input[0], weight[0], h, w]
     }
 
-    static func convForward(_ x: Tensor, _ w: Tensor, _ b: Tensor?, outputShape: [Int], geometry: ConvolutionGeometry) -> Tensor {
+    static func convForward(_ x: Tensor, _ w: Tensor, _ b: Tensor?, outputShape: [Int], geometry: ConvolutionGeometry,
+                            activation: FusedActivation? = nil) -> Tensor {
+        let slope = activation?.negativeSlope
         let output = Tensor(shape: outputShape, storage: DNNL.convolutionForward(
             input: x.storage, inputShape: x.shape, weight: w.storage, weightShape: w.shape, bias: b?.storage,
-            outputShape: outputShape, geometry: geometry))
+            outputShape: outputShape, geometry: geometry, activationSlope: slope))
         let inputs = b.map { [x, w, $0] } ?? [x, w]
-        return record("conv2d", output: output, inputs: inputs) { g, _, needed in
-            [needed[0] ? convBackwardData(g, w, inputShape: x.shape, geometry: geometry) : nil,
-             needed[1] ? convBackwardWeight(x, g, weightShape: w.shape, geometry: geometry) : nil]
-            + (b == nil ? [] : [needed[2] ? g.sum(alongAxes: [0, 2, 3]) : nil])
+        return record(slope == nil ? "conv2d" : "conv2d+activation", output: output, inputs: inputs) { g, _, needed in
+            // Through the activation first: its output is positive exactly where its input is.
+            let g = slope.map { g.gated(byPositive: output, negativeSlope: $0) } ?? g
+            return [needed[0] ? convBackwardData(g, w, inputShape: x.shape, geometry: geometry) : nil,
+                    needed[1] ? convBackwardWeight(x, g, weightShape: w.shape, geometry: geometry) : nil]
+                + (b == nil ? [] : [needed[2] ? g.sum(alongAxes: [0, 2, 3]) : nil])
         }
     }
 

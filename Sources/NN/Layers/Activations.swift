@@ -42,6 +42,10 @@ public final class Flatten: Module, UnaryLayer {
 }
 
 /// Layers applied in order; parameters are named by position (`0.weight`, `2.bias`).
+///
+/// A `Conv2d` directly followed by a `ReLU` (or a `LeakyReLU` without gain) runs as one
+/// convolution with the activation fused in; the layers, their names and the results stay those
+/// of the two layers.
 public final class Sequential: Module, UnaryLayer {
     public let layers: [any UnaryLayer]
 
@@ -51,7 +55,25 @@ public final class Sequential: Module, UnaryLayer {
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        layers.reduce(input) { $1($0) }
+        var x = input
+        var index = 0
+        while index < layers.count {
+            if let conv = layers[index] as? Conv2d, index + 1 < layers.count,
+               let activation = Self.fusableActivation(layers[index + 1]) {
+                x = conv(x, activation: activation)
+                index += 2
+            } else {
+                x = layers[index](x)
+                index += 1
+            }
+        }
+        return x
+    }
+
+    private static func fusableActivation(_ layer: any UnaryLayer) -> FusedActivation? {
+        if layer is ReLU { return .relu }
+        if let leaky = layer as? LeakyReLU, leaky.gain == 1 { return .leakyReLU(negativeSlope: leaky.negativeSlope) }
+        return nil
     }
 }
 

@@ -30,7 +30,13 @@ public final class Conv2d: Module, UnaryLayer {
     public var outputChannels: Int { weight.shape[0] }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
+        callAsFunction(input, activation: nil)
+    }
+
+    /// The convolution followed by `activation`, computed in one oneDNN call (see
+    /// `Tensor.conv2d(_:weight:bias:stride:padding:dilation:groups:activation:)`).
+    public func callAsFunction(_ input: Tensor, activation: FusedActivation?) -> Tensor {
         Tensor.conv2d(input, weight: weight.value, bias: bias?.value, stride: stride, padding: padding,
-                      dilation: dilation, groups: groups)
+                      dilation: dilation, groups: groups, activation: activation)
     }
 }

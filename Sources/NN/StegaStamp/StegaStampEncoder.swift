@@ -67,17 +67,17 @@ public final class StegaStampEncoder: Module {
         let map = secretDense(fingerprints).relu().reshaped(to: [n, imageChannels, 16, 16])
             .upsampledNearest(scale: Size2D(factor, factor))
         let inputs = Tensor.concatenate([map, images], alongAxis: 1)
-        func up(_ layer: Conv2d, _ x: Tensor) -> Tensor { layer(x.upsampledNearest(scale: 2)).relu() }
-        let c1 = conv1(inputs).relu()
-        let c2 = conv2(c1).relu()
-        let c3 = conv3(c2).relu()
-        let c4 = conv4(c3).relu()
-        let c5 = conv5(c4).relu()
-        let c6 = conv6(Tensor.concatenate([c4, up(up6, c5)], alongAxis: 1)).relu()
-        let c7 = conv7(Tensor.concatenate([c3, up(up7, c6)], alongAxis: 1)).relu()
-        let c8 = conv8(Tensor.concatenate([c2, up(up8, c7)], alongAxis: 1)).relu()
-        let c9 = conv9(Tensor.concatenate([c1, up(up9, c8), inputs], alongAxis: 1)).relu()
-        let c10 = conv10(c9).relu()
+        func up(_ layer: Conv2d, _ x: Tensor) -> Tensor { layer(x.upsampledNearest(scale: 2), activation: .relu) }
+        let c1 = conv1(inputs, activation: .relu)
+        let c2 = conv2(c1, activation: .relu)
+        let c3 = conv3(c2, activation: .relu)
+        let c4 = conv4(c3, activation: .relu)
+        let c5 = conv5(c4, activation: .relu)
+        let c6 = conv6(Tensor.concatenate([c4, up(up6, c5)], alongAxis: 1), activation: .relu)
+        let c7 = conv7(Tensor.concatenate([c3, up(up7, c6)], alongAxis: 1), activation: .relu)
+        let c8 = conv8(Tensor.concatenate([c2, up(up8, c7)], alongAxis: 1), activation: .relu)
+        let c9 = conv9(Tensor.concatenate([c1, up(up9, c8), inputs], alongAxis: 1), activation: .relu)
+        let c10 = conv10(c9, activation: .relu)
         return residual(c10).sigmoid()
     }
 }

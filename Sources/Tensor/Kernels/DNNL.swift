@@ -103,10 +103,14 @@ enum DNNL {
     // primitive's layout (see `TensorStorage`), so consecutive layers skip the reorders.
 
     /// `conv2d` of storages; the result has `outputShape`'s element count.
+    /// With `activationSlope`, the output is (leaky) ReLU of the convolution, applied by oneDNN
+    /// as the values are written (a post-op) instead of in a pass of its own.
     static func convolutionForward(input: TensorStorage, inputShape: [Int], weight: TensorStorage, weightShape: [Int],
-                                   bias: TensorStorage?, outputShape: [Int], geometry: ConvolutionGeometry) -> TensorStorage {
+                                   bias: TensorStorage?, outputShape: [Int], geometry: ConvolutionGeometry,
+                                   activationSlope: Float? = nil) -> TensorStorage {
         let key = PlanKey(kind: .forward, input: inputShape, weight: weightShape,
-                          output: outputShape, geometry: geometry, withBias: bias != nil)
+                          output: outputShape, geometry: geometry, withBias: bias != nil,
+                          activationSlope: activationSlope)
         return execute(key, [.storage(input), .storage(weight), .newStorage(count: outputShape.reduce(1, *))],
                        bias: bias.map { UnsafeMutableRawPointer($0.pointer) })!
     }
@@ -177,6 +181,8 @@ enum DNNL {
         var input: [Int], weight: [Int], output: [Int]
         var geometry: ConvolutionGeometry
         var withBias: Bool
+        /// A (leaky) ReLU fused into a forward convolution as a oneDNN post-op: its negative slope.
+        var activationSlope: Float? = nil
     }
 
     /// One tensor argument of a plan: the user's plain memory, plus, if the primitive wants a
@@ -390,6 +396,14 @@ enum DNNL {
         defer { dnnl_primitive_attr_destroy(attr) }
         check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user),
               "dnnl_primitive_attr_set_scratchpad_mode")
+        if let slope = key.activationSlope {
+            precondition(key.kind == .forward, "DNNL: a fused activation belongs to a forward convolution")
+            var postOps: dnnl_post_ops_t?
+            check(dnnl_post_ops_create(&postOps), "dnnl_post_ops_create")
+            defer { dnnl_post_ops_destroy(postOps) }
+            check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_relu, slope, 0), "dnnl_post_ops_append_eltwise")
+            check(dnnl_primitive_attr_set_post_ops(attr, postOps), "dnnl_primitive_attr_set_post_ops")
+        }
 
         // The forward descriptor is the primitive itself, or the hint for the backward ones.
         var fwd = dnnl_convolution_desc_t()
