@@ -34,8 +34,12 @@ enum BufferPool {
     // Buffers are kept as addresses (Sendable); the pool owns them while they are in it.
     private static let state = Mutex(State())
 
-    /// A quarter of the physical memory, at most 8 GiB.
+    /// `GFP_BUFFER_POOL_MB` from the environment when set, else a quarter of the physical memory,
+    /// at most 8 GiB.
     static var defaultLimit: Int {
+        if let text = getenv("GFP_BUFFER_POOL_MB").map({ String(cString: $0) }), let megabytes = Int(text), megabytes >= 0 {
+            return megabytes << 20
+        }
         let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
         guard pages > 0, size > 0 else { return 1 << 30 }
         return min(pages * size / 4, 8 << 30)
