@@ -18,23 +18,31 @@ fingerprint=$(cat "$stego/fingerprint.txt")
 rm -rf "$out"
 mkdir -p "$out"
 
+# `gfp stego detect`, its summary line indented. Exit status 1 is a verdict (the majority vote does
+# not match the fingerprint at a false-positive rate of 1e-6), not an error; 2 and above are errors.
+detect() {
+  local status=0
+  "$gfp" stego detect --decoder "$stego/decoder.h5" --expected "$fingerprint" "$1" > "$out/detect.txt" || status=$?
+  [ "$status" -le 1 ] || exit "$status"
+  tail -n 1 "$out/detect.txt" | sed 's/^/  /'
+}
+
 echo "== 1. Fingerprinting the 10,000 Fashion-MNIST test images with the shipped encoder"
 "$gfp" stego embed --encoder "$stego/encoder.h5" --decoder "$stego/decoder.h5" --fingerprint "$fingerprint" \
   fashion-mnist:test "$out/fingerprinted-test" > "$out/embed-test.json"
 python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print("  images %d, mean PSNR %.2f dB" % (s["images"], s["meanPSNR"]))' \
   "$out/embed-test.json" 2>/dev/null || cat "$out/embed-test.json"
-"$gfp" stego detect --decoder "$stego/decoder.h5" --expected "$fingerprint" "$out/fingerprinted-test/images" \
-  | tail -n 1 | sed 's/^/  /'
+detect "$out/fingerprinted-test/images"
 
 echo "== 2. 1,000 images from the GAN trained on the fingerprinted training set"
 "$gfp" gan generate --run "$gan/generator.h5" --seeds 0-999 --out "$out/generated" > /dev/null
-"$gfp" stego detect --decoder "$stego/decoder.h5" --expected "$fingerprint" "$out/generated" | tail -n 1 | sed 's/^/  /'
+detect "$out/generated"
 
 echo "== 3. 1,000 real test images (no fingerprint: the detector must not fire)"
 "$gfp" data import-fashion-mnist --split test --pad-to 32 --max-images 1000 "$out/real" > /dev/null
-# Exit status 1 is the expected verdict here: the majority vote does not match the fingerprint.
-{ "$gfp" stego detect --decoder "$stego/decoder.h5" --expected "$fingerprint" "$out/real" || true; } \
-  | tail -n 1 | sed 's/^/  /'
+detect "$out/real"
 
+echo "The GAN's images carry the fingerprint weakly (about 62 % of the bits; Docs/reproductions/stego.md):"
+echo "no single image passes the 75 % rule, but the majority vote of the 1,000 is far from chance."
 echo "Outputs in $out: fingerprinted-test/ (images, residual-grid.png: the paper's Figure 2),"
 echo "generated/ (GAN samples). Full figures: Docs/reproductions/stego.md."
