@@ -29,6 +29,14 @@ enum BufferPool {
         var limit = BufferPool.defaultLimit
         var hits = 0
         var misses = 0
+
+        /// Empties the pool, handing its buffers to the caller to free outside the lock.
+        mutating func takeAll() -> [UInt] {
+            let all = buffers.values.flatMap { $0 }
+            buffers.removeAll(keepingCapacity: true)
+            cachedBytes = 0
+            return all
+        }
     }
 
     // Buffers are kept as addresses (Sendable); the pool owns them while they are in it.
@@ -82,12 +90,7 @@ enum BufferPool {
         let address = UInt(bitPattern: pointer)
         let evicted: [UInt] = state.withLock { state in
             guard rounded <= state.limit else { return [address] }
-            var evicted: [UInt] = []
-            if state.cachedBytes + rounded > state.limit {
-                evicted = state.buffers.values.flatMap { $0 }
-                state.buffers.removeAll(keepingCapacity: true)
-                state.cachedBytes = 0
-            }
+            let evicted = state.cachedBytes + rounded > state.limit ? state.takeAll() : []
             state.buffers[rounded, default: []].append(address)
             state.cachedBytes += rounded
             return evicted
@@ -97,13 +100,7 @@ enum BufferPool {
 
     /// Frees every cached buffer.
     static func trim() {
-        let all: [UInt] = state.withLock { state in
-            let all = state.buffers.values.flatMap { $0 }
-            state.buffers.removeAll()
-            state.cachedBytes = 0
-            return all
-        }
-        freeAll(all)
+        freeAll(state.withLock { $0.takeAll() })
     }
 
     private static func freeAll(_ addresses: [UInt]) {
@@ -117,9 +114,12 @@ enum BufferPool {
         }
     }
 
+    /// A new limit; when the pool holds more than it, the pool is emptied.
     static func setLimit(_ limit: Int) {
-        state.withLock { $0.limit = max(limit, 0) }
-        if statistics.cachedBytes > max(limit, 0) { trim() }
+        freeAll(state.withLock { state in
+            state.limit = max(limit, 0)
+            return state.cachedBytes > state.limit ? state.takeAll() : []
+        })
     }
 }
 
