@@ -15,9 +15,15 @@ extension Tensor {
         precondition(scale.height >= 1 && scale.width >= 1, "nearest upsampling scale \(scale) must be positive")
         let (planes, h, w) = planeGeometry
         let x = self
-        let output = Tensor(shape: [shape[0], shape[1], h * scale.height, w * scale.width]) { out in
-            ResamplingKernels.nearestUpsample(x.storage.pointer, out.baseAddress!, planes: planes, height: h, width: w,
-                                              scaleH: scale.height, scaleW: scale.width)
+        let outShape = [shape[0], shape[1], h * scale.height, w * scale.width]
+        let output: Tensor
+        if let blocked = ChannelBlockedKernels.upsampleNearest(x, scaleH: scale.height, scaleW: scale.width) {
+            output = Tensor(shape: outShape, storage: blocked)   // a convolution's output, kept blocked
+        } else {
+            output = Tensor(shape: outShape) { out in
+                ResamplingKernels.nearestUpsample(x.storage.pointer, out.baseAddress!, planes: planes, height: h, width: w,
+                                                  scaleH: scale.height, scaleW: scale.width)
+            }
         }
         return Tensor.record("upsampleNearest", output: output, inputs: [x]) { g, _, _ in
             [g.nearestUpsampleAdjoint(scale: scale)]
@@ -30,9 +36,15 @@ extension Tensor {
         precondition(h % scale.height == 0 && w % scale.width == 0, "nearest adjoint: \(shape) not divisible by \(scale)")
         let (sh, sw) = (h / scale.height, w / scale.width)
         let g = self
-        let output = Tensor(shape: [shape[0], shape[1], sh, sw]) { out in
-            ResamplingKernels.nearestUpsampleAdjoint(g.storage.pointer, out.baseAddress!, planes: planes, height: sh,
-                                                     width: sw, scaleH: scale.height, scaleW: scale.width)
+        let outShape = [shape[0], shape[1], sh, sw]
+        let output: Tensor
+        if let blocked = ChannelBlockedKernels.upsampleNearestAdjoint(g, scaleH: scale.height, scaleW: scale.width) {
+            output = Tensor(shape: outShape, storage: blocked)
+        } else {
+            output = Tensor(shape: outShape) { out in
+                ResamplingKernels.nearestUpsampleAdjoint(g.storage.pointer, out.baseAddress!, planes: planes, height: sh,
+                                                         width: sw, scaleH: scale.height, scaleW: scale.width)
+            }
         }
         return Tensor.record("upsampleNearestAdjoint", output: output, inputs: [g]) { gg, _, _ in
             [gg.upsampledNearest(scale: scale)]

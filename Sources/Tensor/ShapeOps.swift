@@ -141,15 +141,21 @@ extension Tensor {
         if tensors.count == 1 { return first }
         var newShape = first.shape
         newShape[axis] = tensors.map { $0.shape[axis] }.reduce(0, +)
-        let outer = first.shape[..<axis].reduce(1, *)
-        let innerOut = newShape[axis...].reduce(1, *)
-        let output = Tensor(shape: newShape) { out in
-            var offset = 0
-            for t in tensors {
-                let block = t.shape[axis...].reduce(1, *)
-                let src = t.storage.pointer, dst = out.baseAddress! + offset
-                for o in 0..<outer { (dst + o * innerOut).update(from: src + o * block, count: block) }
-                offset += block
+        let output: Tensor
+        if axis == 1, first.rank == 4, let blocked = ChannelBlockedKernels.concatenateChannels(tensors, shape: newShape) {
+            // Convolution outputs joined in their blocked layout, for the next convolution.
+            output = Tensor(shape: newShape, storage: blocked)
+        } else {
+            let outer = first.shape[..<axis].reduce(1, *)
+            let innerOut = newShape[axis...].reduce(1, *)
+            output = Tensor(shape: newShape) { out in
+                var offset = 0
+                for t in tensors {
+                    let block = t.shape[axis...].reduce(1, *)
+                    let src = t.storage.pointer, dst = out.baseAddress! + offset
+                    for o in 0..<outer { (dst + o * innerOut).update(from: src + o * block, count: block) }
+                    offset += block
+                }
             }
         }
         let extents = tensors.map { $0.shape[axis] }
@@ -157,8 +163,24 @@ extension Tensor {
             var start = 0
             return extents.enumerated().map { index, extent in
                 defer { start += extent }
-                return needed[index] ? g.sliced(start..<(start + extent), alongAxis: axis) : nil
+                guard needed[index] else { return nil }
+                let range = start..<(start + extent)
+                return axis == 1 && g.rank == 4 ? g.channelPiece(range) : g.sliced(range, alongAxis: axis)
             }
+        }
+    }
+
+    /// Channels `range` of an NCHW tensor (`sliced(range, alongAxis: 1)`), kept in the blocked
+    /// layout when this tensor exists only in a convolution's channel-blocked layout and `range`
+    /// is block-aligned (a concatenation's backward pass); its gradient is the zero padding.
+    func channelPiece(_ range: Range<Int>) -> Tensor {
+        guard let blocked = ChannelBlockedKernels.sliceChannels(self, range) else {
+            return sliced(range, alongAxis: 1)
+        }
+        let output = Tensor(shape: [shape[0], range.count, shape[2], shape[3]], storage: blocked)
+        let channels = shape[1]
+        return Tensor.record("sliceChannels", output: output, inputs: [self]) { g, _, _ in
+            [g.padded([(0, 0), (range.lowerBound, channels - range.upperBound), (0, 0), (0, 0)])]
         }
     }
 

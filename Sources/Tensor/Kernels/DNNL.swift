@@ -239,6 +239,8 @@ enum DNNL {
         let stream: dnnl_stream_t
         var plans: [PlanKey: Plan] = [:]
         var arena = Arena()
+        /// `channelBlockedLayout` results by dimensions + [block].
+        var channelBlockedLayouts: [[Int]: BlockedLayout] = [:]
 
         init() {
             var engine: dnnl_engine_t?
@@ -359,6 +361,28 @@ enum DNNL {
         }
         layout.reorder(fromPlain: plain, to: buffer, stream: state.stream)
         return buffer
+    }
+
+    /// The layout nChw{block}c of `dimensions` [N, C, H, W] (channels zero-padded to a multiple
+    /// of `block`), the one oneDNN's convolutions choose here for activations; made once per shape.
+    /// Shape operations that keep a convolution's output blocked (`Tensor.concatenate` along
+    /// channels, nearest upsampling) write their outputs in it.
+    static func channelBlockedLayout(_ dimensions: [Int], block: Int) -> BlockedLayout {
+        precondition(dimensions.count == 4, "channel-blocked layout of \(dimensions): expected [N, C, H, W]")
+        let tag: dnnl_format_tag_t = switch block {
+        case 4: dnnl_aBcd4b
+        case 8: dnnl_aBcd8b
+        case 16: dnnl_aBcd16b
+        default: preconditionFailure("channel-blocked layout: unsupported block \(block)")
+        }
+        return state.withLock { state in
+            let key = dimensions + [block]
+            if let layout = state.channelBlockedLayouts[key] { return layout }
+            let layout = BlockedLayout(chosen: memoryDesc(dimensions, tag), plain: memoryDesc(dimensions, dnnl_nchw),
+                                       engine: state.engine)
+            state.channelBlockedLayouts[key] = layout
+            return layout
+        }
     }
 
     /// Fills `storage`'s row-major buffer from its blocked copy if it is not valid yet.
@@ -517,6 +541,11 @@ final class BlockedLayout: @unchecked Sendable {
     /// nhwc), without padding: element (n, c, h, w) is at
     /// `n·s[0] + (c / block)·s[1] + h·s[2] + w·s[3] + c % block`. Nil for other layouts.
     let channelBlocking: (block: Int, strides: [Int])?
+    /// `b` when this is the standard layout nChw{b}c of `dimensions`, channels zero-padded to a
+    /// multiple of `b` (`DNNL.channelBlockedLayout`): element (n, c, h, w) is at
+    /// `n·Cp·H·W + (c / b)·b·H·W + (h·W + w)·b + c % b`, with `Cp` the padded channel count and
+    /// zeros in the padding. Nil for any other layout.
+    let standardChannelBlock: Int?
     /// The logical dimensions of the tensor this layout was made for (a tensor reshaped since
     /// shares the buffer under other dimensions).
     let dimensions: [Int]
@@ -524,6 +553,7 @@ final class BlockedLayout: @unchecked Sendable {
     fileprivate init(chosen: dnnl_memory_desc_t, plain: dnnl_memory_desc_t, engine: dnnl_engine_t) {
         descriptor = chosen
         channelBlocking = Self.channelBlocking(of: chosen)
+        standardChannelBlock = Self.standardChannelBlock(of: chosen)
         dimensions = withUnsafeBytes(of: chosen.dims) { Array($0.bindMemory(to: Int64.self).prefix(Int(chosen.ndims))) }.map(Int.init)
         var chosen = chosen, plain = plain
         bytes = dnnl_memory_desc_get_size(&chosen)
@@ -560,6 +590,21 @@ final class BlockedLayout: @unchecked Sendable {
         }
         let strides = [blocking.strides.0, blocking.strides.1, blocking.strides.2, blocking.strides.3].map(Int.init)
         return (Int(block), strides)
+    }
+
+    private static func standardChannelBlock(of md: dnnl_memory_desc_t) -> Int? {
+        guard md.ndims == 4, md.format_kind == dnnl_blocked, md.offset0 == 0 else { return nil }
+        let blocking = md.format_desc.blocking
+        guard blocking.inner_nblks == 1, blocking.inner_idxs.0 == 1, blocking.inner_blks.0 > 1 else { return nil }
+        let b = Int(blocking.inner_blks.0)
+        let (n, c, h, w) = (Int(md.dims.0), Int(md.dims.1), Int(md.dims.2), Int(md.dims.3))
+        let cp = (c + b - 1) / b * b
+        let padded = [md.padded_dims.0, md.padded_dims.1, md.padded_dims.2, md.padded_dims.3].map(Int.init)
+        let offsets = [md.padded_offsets.0, md.padded_offsets.1, md.padded_offsets.2, md.padded_offsets.3]
+        let strides = [blocking.strides.0, blocking.strides.1, blocking.strides.2, blocking.strides.3].map(Int.init)
+        guard padded == [n, cp, h, w], offsets.allSatisfy({ $0 == 0 }),
+              strides == [cp * h * w, b * h * w, b * w, b] else { return nil }
+        return b
     }
 
     /// Whether a buffer in this layout holds exactly `count` values and no padding, so that an
