@@ -18,26 +18,44 @@ typealias BackwardRule = @Sendable (_ gradient: Tensor, _ output: Tensor, _ need
 final class GradientNode: Sendable {
     /// Graph nodes of the operation's inputs (`nil` for inputs that need no gradient).
     let inputs: [GradientNode?]
-    /// The backward rule; `nil` for leaves (tensors created with `requiresGradient`).
-    let rule: BackwardRule?
     /// Operation name, for diagnostics.
     let operation: String
     /// Shape of the output.
     let shape: [Int]
-    /// The output's storage, kept when the rule needs the output.
-    let savedOutput: TensorStorage?
+    /// Whether this is a leaf (a tensor made with `requiringGradient()`), which has no rule.
+    let isLeaf: Bool
+    /// The backward rule and the output's storage (kept when the rule needs the output); nil for
+    /// leaves, and once a backward pass without `createGraph` has used them (see `release()`).
+    private let saved: Mutex<Saved?>
     /// Gradient accumulated into a leaf by `backward()`.
     let accumulated = Mutex<Tensor?>(nil)
+
+    struct Saved: Sendable {
+        let rule: BackwardRule
+        let output: TensorStorage?
+    }
 
     init(operation: String, shape: [Int], inputs: [GradientNode?], rule: BackwardRule?, savedOutput: TensorStorage?) {
         self.operation = operation
         self.shape = shape
         self.inputs = inputs
-        self.rule = rule
-        self.savedOutput = savedOutput
+        isLeaf = rule == nil
+        saved = Mutex(rule.map { Saved(rule: $0, output: savedOutput) })
     }
 
-    var isLeaf: Bool { rule == nil }
+    /// The rule and saved output; stops with a clear message when a backward pass already freed them.
+    func savedForBackward() -> Saved {
+        guard let saved = saved.withLock({ $0 }) else {
+            preconditionFailure("backward through \(operation) a second time: the first backward pass freed the values it saved " +
+                                "(differentiate with createGraph: true to go through a graph twice)")
+        }
+        return saved
+    }
+
+    /// Drops the rule, and with it the tensors it captured (the operation's inputs and output), as
+    /// PyTorch does after a backward pass without `retain_graph`: activations are freed as soon as
+    /// the backward pass is past them, not when the whole graph goes away.
+    func release() { saved.withLock { $0 = nil } }
 }
 
 /// Whether operations record the autograd graph on the current task or thread.
@@ -86,6 +104,10 @@ extension Tensor {
 
     /// Back-propagates from this tensor and adds the gradients into every leaf that requires them
     /// (read them with `gradient`). `seed` defaults to ones (so a scalar loss needs none).
+    ///
+    /// Each operation's saved values are freed as soon as the pass is past it, so the graph
+    /// cannot be differentiated a second time (that stops with a message naming the operation);
+    /// build the gradients with `gradients(of:with:createGraph: true)` to go through it twice.
     public func backward(seed: Tensor? = nil) {
         guard let root = node else {
             preconditionFailure("backward() on a tensor that does not require gradients")
@@ -110,14 +132,17 @@ extension Tensor {
         var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed]
         GradientMode.$isEnabled.withValue(createGraph) {
             for node in order.reversed() {
-                guard let rule = node.rule, let g = grads[ObjectIdentifier(node)] else { continue }
+                guard !node.isLeaf, let g = grads[ObjectIdentifier(node)] else { continue }
                 let needed = node.inputs.map { input in
                     input.map { relevant?.contains(ObjectIdentifier($0)) ?? true } ?? false
                 }
                 guard needed.contains(true) else { continue }
-                let output = Tensor(shape: node.shape, storage: node.savedOutput ?? TensorStorage(uninitializedCount: 0),
+                let saved = node.savedForBackward()
+                let output = Tensor(shape: node.shape, storage: saved.output ?? TensorStorage(uninitializedCount: 0),
                                     node: node)
-                let inputGrads = rule(g, output, needed)
+                let inputGrads = saved.rule(g, output, needed)
+                // Without a graph of the gradients, nothing differentiates through this node again.
+                if !createGraph { node.release() }
                 for (index, input) in node.inputs.enumerated() where needed[index] {
                     guard let input, let ig = inputGrads[index] else { continue }
                     precondition(ig.shape == input.shape,
@@ -158,7 +183,8 @@ extension Tensor {
 ///   - inputs: tensors that require gradients and that `output` was computed from.
 ///   - seed: the vector of the vector-Jacobian product; ones by default.
 ///   - createGraph: when `true`, the returned gradients are themselves recorded and can be
-///     differentiated again (R1 and path-length penalties need this).
+///     differentiated again (R1 and path-length penalties need this), and the graph keeps its
+///     saved values; when `false`, the pass frees them as `backward()` does.
 /// - Returns: one gradient per input, in its shape; zeros for inputs `output` does not depend on.
 public func gradients(of output: Tensor, with inputs: [Tensor], seed: Tensor? = nil,
                       createGraph: Bool = false) -> [Tensor] {

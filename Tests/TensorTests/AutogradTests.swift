@@ -14,6 +14,32 @@ final class AutogradTests: XCTestCase {
         XCTAssertNil(x.gradient)
     }
 
+    func testBackwardFreesSavedValuesAsItGoesUnlessTheGraphIsKept() {
+        var random = SeededGenerator(seed: 3)
+        let x = Tensor.normal([1000], using: &random).requiringGradient()
+        weak var saved: TensorStorage?
+        func loss() -> Tensor {
+            let h = x.exp()              // saved by exp (its output) and by the product (its inputs)
+            saved = h.storage
+            return (h * h).sum()
+        }
+        let first = loss()
+        XCTAssertNotNil(saved, "the graph keeps h for the backward pass")
+        first.backward()
+        XCTAssertNil(saved, "the backward pass freed h although the loss is still alive")
+        XCTAssertTrue(x.gradient!.isAlmostEqual(to: 2 * (2 * x).exp(), tolerance: 1e-5))
+
+        let second = loss()
+        do {
+            let g = gradients(of: second, with: [x], createGraph: true)[0]
+            XCTAssertNotNil(saved, "with createGraph the graph keeps its values (it is differentiated again)")
+            XCTAssertTrue(g.isAlmostEqual(to: x.gradient!, tolerance: 1e-6))
+        }
+        XCTAssertTrue(gradients(of: second, with: [x])[0].isAlmostEqual(to: x.gradient!, tolerance: 1e-6),
+                      "the kept graph goes through a second pass")
+        XCTAssertNil(saved, "a pass without createGraph frees them")
+    }
+
     func testSharedSubexpressionCollectsAllPaths() {
         let x = Tensor([0.5, -1.5]).requiringGradient()
         let y = x.tanh()
