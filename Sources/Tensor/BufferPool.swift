@@ -29,6 +29,17 @@ enum BufferPool {
         var limit = BufferPool.defaultLimit
         var hits = 0
         var misses = 0
+        /// Bytes of pooled-size buffers handed out and not yet released, and the most there were
+        /// (with and without what the pool kept at that moment).
+        var liveBytes = 0
+        var peakLiveBytes = 0
+        var peakHeldBytes = 0
+
+        mutating func noteAllocation(_ bytes: Int) {
+            liveBytes += bytes
+            peakLiveBytes = max(peakLiveBytes, liveBytes)
+            peakHeldBytes = max(peakHeldBytes, liveBytes + cachedBytes)
+        }
 
         /// Empties the pool, handing its buffers to the caller to free outside the lock.
         mutating func takeAll() -> [UInt] {
@@ -67,6 +78,7 @@ enum BufferPool {
         let rounded = roundedBytes(bytes)
         if rounded >= minimumBytes {
             let recycled: UInt? = state.withLock { state in
+                defer { state.noteAllocation(rounded) }
                 guard let address = state.buffers[rounded]?.popLast() else {
                     state.misses += 1
                     return nil
@@ -89,6 +101,7 @@ enum BufferPool {
         guard rounded >= minimumBytes else { return free(pointer) }
         let address = UInt(bitPattern: pointer)
         let evicted: [UInt] = state.withLock { state in
+            state.liveBytes -= rounded
             guard rounded <= state.limit else { return [address] }
             let evicted = state.cachedBytes + rounded > state.limit ? state.takeAll() : []
             state.buffers[rounded, default: []].append(address)
@@ -110,7 +123,15 @@ enum BufferPool {
     static var statistics: Engine.BufferPoolStatistics {
         state.withLock { state in
             Engine.BufferPoolStatistics(cachedBytes: state.cachedBytes, limit: state.limit,
-                                        hits: state.hits, misses: state.misses)
+                                        hits: state.hits, misses: state.misses, liveBytes: state.liveBytes,
+                                        peakLiveBytes: state.peakLiveBytes, peakHeldBytes: state.peakHeldBytes)
+        }
+    }
+
+    static func resetPeaks() {
+        state.withLock { state in
+            state.peakLiveBytes = state.liveBytes
+            state.peakHeldBytes = state.liveBytes + state.cachedBytes
         }
     }
 
@@ -133,7 +154,17 @@ extension Engine {
         /// Allocations of pooled sizes served from the pool, and those that were not.
         public var hits: Int
         public var misses: Int
+        /// Bytes of tensor buffers of pooled sizes (64 KiB and more) in use now, and the most
+        /// that were in use at once since the start or the last `resetBufferPoolPeaks()`.
+        public var liveBytes: Int
+        public var peakLiveBytes: Int
+        /// The most bytes in use and kept by the pool together (what the pool adds to the
+        /// resident memory on top of the live tensors is `peakHeldBytes − peakLiveBytes` at most).
+        public var peakHeldBytes: Int
     }
+
+    /// Restarts `peakLiveBytes` and `peakHeldBytes` from the current figures.
+    public static func resetBufferPoolPeaks() { BufferPool.resetPeaks() }
 
     /// Freed tensor buffers of 64 KiB and more are kept for reuse by later tensors of the same
     /// size (so that a training loop does not fault its memory in again every step); these are

@@ -46,7 +46,11 @@ struct StegoBench: ParsableCommand {
         printLine(workload: "stego_train_step_ms", value: step * 1e3, extra: tag)
         // The process's peak so far: weights, optimiser state and the training steps (the inference
         // workloads below run later). Tools/torch_train_step_rss.py measures PyTorch the same way.
-        printLine(workload: "stego_train_peak_rss_mb", value: peakResidentMegabytes(), extra: tag)
+        // With the tensor buffers' own peak (live at once) and that plus what the pool kept.
+        let pool = Engine.bufferPoolStatistics
+        printLine(workload: "stego_train_peak_rss_mb", value: peakResidentMegabytes(),
+                  extra: tag.merging(["tensor_peak_mb": Double(pool.peakLiveBytes) / 1048576,
+                                      "tensor_and_pool_peak_mb": Double(pool.peakHeldBytes) / 1048576]) { a, _ in a })
 
         let encoder = trainer.networks.encoder, decoder = trainer.networks.decoder
         let inferenceImages = Tensor.uniform([256, channels, resolution, resolution], using: &generator)
