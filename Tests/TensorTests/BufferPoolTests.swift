@@ -44,7 +44,7 @@ final class BufferPoolTests: XCTestCase {
         BufferPool.release(pointer, bytes: bytes)
         XCTAssertEqual(Engine.bufferPoolStatistics.cachedBytes, 0, "limit 0: nothing is kept")
 
-        // A limit of two buffers: a third release empties the pool before keeping the newcomer.
+        // A limit of two buffers: a third release lets go of the one released longest ago.
         let rounded = BufferPool.roundedBytes(bytes)
         Engine.bufferPoolLimit = 2 * rounded
         let buffers = (0..<3).map { _ in BufferPool.allocate(bytes: bytes) }
@@ -52,7 +52,12 @@ final class BufferPoolTests: XCTestCase {
         BufferPool.release(buffers[1], bytes: bytes)
         XCTAssertEqual(Engine.bufferPoolStatistics.cachedBytes, 2 * rounded)
         BufferPool.release(buffers[2], bytes: bytes)
-        XCTAssertEqual(Engine.bufferPoolStatistics.cachedBytes, rounded)
+        XCTAssertEqual(Engine.bufferPoolStatistics.cachedBytes, 2 * rounded)
+        let missesBefore = Engine.bufferPoolStatistics.misses
+        let again = (0..<2).map { _ in BufferPool.allocate(bytes: bytes) }
+        XCTAssertEqual(Set(again), [buffers[1], buffers[2]], "the two released last were kept")
+        XCTAssertEqual(Engine.bufferPoolStatistics.misses, missesBefore)
+        again.forEach { BufferPool.release($0, bytes: bytes) }
 
         Engine.trimBufferPool()
         XCTAssertEqual(Engine.bufferPoolStatistics.cachedBytes, 0)

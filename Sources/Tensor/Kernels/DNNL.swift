@@ -8,6 +8,11 @@
 // memory objects) is built once and cached. Execution is serialized by one lock, which also lets
 // all plans share one arena of 64-byte-aligned blocked buffers and one user-mode scratchpad.
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import CDNNL
 import Synchronization
 
@@ -167,6 +172,18 @@ enum DNNL {
             + "bwd data: \(names[1]), bwd weights: \(names[2])"
     }
 
+    /// The implementation and scratchpad size of the forward plan for an unbiased convolution of
+    /// `input` with `weight` (building the plan, without running it).
+    static func forwardPlanSummary(input: [Int], weight: [Int], geometry: ConvolutionGeometry)
+        -> (implementation: String, scratchpadBytes: Int) {
+        let output = Tensor.convolutionOutputShape(input: input, weight: weight, geometry: geometry)
+        let key = PlanKey(kind: .forward, input: input, weight: weight, output: output, geometry: geometry, withBias: false)
+        return state.withLock { state in
+            let plan = state.plan(for: key)
+            return (plan.implementation, plan.scratchpad?.bytes ?? 0)
+        }
+    }
+
     // MARK: - Implementation
 
     /// Convolution algorithm. `auto` lets oneDNN choose Winograd F(4x4, 3x3) for 3×3 stride-1
@@ -196,9 +213,12 @@ enum DNNL {
         init(arg: Int32, isOutput: Bool, user: dnnl_memory_t, layout: BlockedLayout?) {
             self.arg = arg; self.isOutput = isOutput; self.user = user; self.layout = layout
         }
+
+        deinit { dnnl_memory_destroy(user) }
     }
 
-    /// A ready-to-run convolution: primitive, its descriptors and operands. Lives forever.
+    /// A ready-to-run convolution: primitive, its descriptors and operands. Cached plans live
+    /// forever; one replaced before use (`makePlan`) is destroyed.
     private final class Plan {
         let primitive: dnnl_primitive_t
         /// Kept alive because backward descriptors may refer to their forward hint.
@@ -215,6 +235,13 @@ enum DNNL {
             self.bias = bias.map { (arg: $0.0, memory: $0.1) }
             self.scratchpad = scratchpad.map { (memory: $0.0, bytes: $0.1) }
             self.implementation = implementation
+        }
+
+        deinit {
+            dnnl_primitive_destroy(primitive)
+            if let bias { dnnl_memory_destroy(bias.memory) }
+            if let scratchpad { dnnl_memory_destroy(scratchpad.memory) }
+            for descriptor in descriptors.reversed() { dnnl_primitive_desc_destroy(descriptor) }
         }
     }
 
@@ -401,7 +428,29 @@ enum DNNL {
     }
 
     /// Builds the primitive descriptor(s), primitive, memories and reorders for `key`.
+    /// The most scratch memory a convolution may use (`GFP_CONV_SCRATCHPAD_MB`, default 128 MiB).
+    /// oneDNN's Winograd kernels keep the transformed tiles of the whole batch in their scratchpad:
+    /// 438 MB for the 128×128 layers of a stego training step at batch 64 and 1.7 GB at batch 256,
+    /// all of it resident from then on. A convolution whose Winograd plan needs more runs the
+    /// direct kernels instead, whose scratchpad is small.
+    static let scratchpadLimit: Int = {
+        if let text = getenv("GFP_CONV_SCRATCHPAD_MB").map({ String(cString: $0) }), let megabytes = Int(text),
+           megabytes >= 0 {
+            return megabytes << 20
+        }
+        return 128 << 20
+    }()
+
+    /// The plan for `key`: oneDNN's choice of algorithm, or the direct one when that choice
+    /// needs more scratch memory than `scratchpadLimit` and the direct one needs less.
     private static func makePlan(_ key: PlanKey, engine: dnnl_engine_t) -> Plan {
+        let chosen = makePlan(key, engine: engine, algorithm: algorithm)
+        guard let scratch = chosen.scratchpad?.bytes, scratch > scratchpadLimit else { return chosen }
+        let direct = makePlan(key, engine: engine, algorithm: dnnl_convolution_direct)
+        return (direct.scratchpad?.bytes ?? 0) < scratch ? direct : chosen
+    }
+
+    private static func makePlan(_ key: PlanKey, engine: dnnl_engine_t, algorithm: dnnl_alg_kind_t) -> Plan {
         let g = key.geometry
         let (o, groups) = (key.weight[0], g.groups)
         // Weights: OIHW, or GOIHW with O split into [G, O/G] for grouped convolutions.
