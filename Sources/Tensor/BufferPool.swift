@@ -10,35 +10,34 @@ import Synchronization
 /// A training step allocates and frees the same activation and gradient sizes every step. glibc
 /// serves blocks above its mmap threshold (at most 32 MiB) with fresh mappings and returns them to
 /// the system on `free`, so each step paid for faulting and zeroing every page again: a quarter
-/// of the CPU time of a stego training step went to `clear_page` and page faults. Freed buffers
-/// of at least `minimumBytes` are therefore kept here, by size rounded up to whole pages, and
-/// handed out again for the same size.
+/// of the CPU time of a stego training step went to `clear_page` and page faults. Buffers of at
+/// least `minimumBytes` therefore come from a `BufferArena`, whose freed ranges keep their pages
+/// and serve later requests of any size that fits.
 ///
-/// At most `limit` bytes are kept: a release that would exceed it first lets go of the buffers
-/// released longest ago (sizes that are no longer used, say after a change of batch size, go
-/// first). The pool never holds memory that a live tensor uses, so the peak resident memory of a
-/// step is that of its live tensors plus buffers of sizes the step is not using at that moment:
-/// at R = 128 a stego training step peaks at 2.1 GB of tensors and the pool keeps 0.9 GB beside
-/// them. A lower limit trades that memory for page faults (`GFP_BUFFER_POOL_MB=256`: 2.4 GB
-/// peak resident, but the step takes 1.5x as long; see Docs/benchmarks.md).
+/// (A first version kept freed buffers by size and handed them out for the same size only. At
+/// R = 128 a stego training step then peaked at 2.1 GB of live tensors plus 0.9 GB of kept
+/// buffers of sizes idle at that moment; limiting what it kept cost page faults: at 256 MB kept,
+/// the step took 1.5x as long.)
+///
+/// At most `limit` bytes of freed pages are kept: a release that would exceed it gives the pages
+/// of every free range back to the system.
 enum BufferPool {
     /// Smaller buffers go to `malloc`, which recycles them itself.
     static let minimumBytes = 64 << 10
     private static let pageBytes = 4096
 
     private struct State: ~Copyable {
-        /// Kept buffers by size class, each class in release order, with the release's number.
-        var buffers: [Int: [(address: UInt, released: Int)]] = [:]
-        var releases = 0
-        var cachedBytes = 0
+        var arena = BufferArena(capacity: BufferPool.physicalMemoryBytes)
         var limit = BufferPool.defaultLimit
         var hits = 0
         var misses = 0
         /// Bytes of pooled-size buffers handed out and not yet released, and the most there were
-        /// (with and without what the pool kept at that moment).
+        /// (with and without the free pages kept at that moment).
         var liveBytes = 0
         var peakLiveBytes = 0
         var peakHeldBytes = 0
+
+        var cachedBytes: Int { arena.residentFreeBytes }
 
         mutating func noteAllocation(_ bytes: Int) {
             liveBytes += bytes
@@ -46,23 +45,18 @@ enum BufferPool {
             peakHeldBytes = max(peakHeldBytes, liveBytes + cachedBytes)
         }
 
-        /// Takes out the buffers released longest ago until at most `bytes` stay kept, handing
-        /// them to the caller to free outside the lock.
-        mutating func evict(downTo bytes: Int) -> [UInt] {
-            var evicted: [UInt] = []
-            while cachedBytes > bytes {
-                // Each class's first buffer is its oldest.
-                guard let size = buffers.lazy.filter({ !$0.value.isEmpty })
-                        .min(by: { $0.value[0].released < $1.value[0].released })?.key else { break }
-                evicted.append(buffers[size]!.removeFirst().address)
-                cachedBytes -= size
-            }
-            return evicted
+        mutating func enforceLimit() {
+            if cachedBytes > limit { arena.releaseFreePages() }
         }
     }
 
-    // Buffers are kept as addresses (Sendable); the pool owns them while they are in it.
     private static let state = Mutex(State())
+
+    /// The machine's memory: the arena's address range (nothing is committed until used).
+    static var physicalMemoryBytes: Int {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
+        return pages > 0 && size > 0 ? pages * size : 8 << 30
+    }
 
     /// `GFP_BUFFER_POOL_MB` from the environment when set, else a quarter of the physical memory,
     /// at most 8 GiB.
@@ -82,54 +76,46 @@ enum BufferPool {
         return (bytes + pageBytes - 1) / pageBytes * pageBytes
     }
 
-    /// 64-byte aligned memory for `bytes` bytes (a recycled buffer when one of that size class is
-    /// free); running out is fatal, as for any Swift allocation. Give it back with `release`,
-    /// with the same `bytes`.
+    /// 64-byte aligned memory for `bytes` bytes (recycled pages when a freed range fits);
+    /// running out is fatal, as for any Swift allocation. Give it back with `release`, with the
+    /// same `bytes`.
     static func allocate(bytes: Int) -> UnsafeMutableRawPointer {
         let rounded = roundedBytes(bytes)
         if rounded >= minimumBytes {
-            let recycled: UInt? = state.withLock { state in
-                defer { state.noteAllocation(rounded) }
-                guard let address = state.buffers[rounded]?.popLast()?.address else {
-                    state.misses += 1
-                    return nil
-                }
-                state.cachedBytes -= rounded
-                state.hits += 1
-                return address
+            let pointer: UnsafeMutableRawPointer? = state.withLock { state in
+                let range = state.arena.allocate(bytes: rounded)
+                if range?.reused == true { state.hits += 1 } else { state.misses += 1 }
+                state.noteAllocation(rounded)
+                return range?.pointer
             }
-            if let recycled, let pointer = UnsafeMutableRawPointer(bitPattern: recycled) { return pointer }
+            if let pointer { return pointer }
         }
+        // Small buffers, and large ones when the arena's range is exhausted.
         var raw: UnsafeMutableRawPointer?
         let status = posix_memalign(&raw, 64, rounded)
         precondition(status == 0 && raw != nil, "out of memory allocating \(bytes) bytes")
         return raw!
     }
 
-    /// Takes back a buffer from `allocate(bytes:)` (same `bytes`): kept for reuse, or freed.
+    /// Takes back a buffer from `allocate(bytes:)` (same `bytes`).
     static func release(_ pointer: UnsafeMutableRawPointer, bytes: Int) {
         let rounded = roundedBytes(bytes)
         guard rounded >= minimumBytes else { return free(pointer) }
-        let address = UInt(bitPattern: pointer)
-        let evicted: [UInt] = state.withLock { state in
+        let address = UInt(bitPattern: pointer)   // Sendable, unlike the pointer
+        let inArena: Bool = state.withLock { state in
             state.liveBytes -= rounded
-            guard rounded <= state.limit else { return [address] }
-            let evicted = state.evict(downTo: state.limit - rounded)
-            state.releases += 1
-            state.buffers[rounded, default: []].append((address, state.releases))
-            state.cachedBytes += rounded
-            return evicted
+            let pointer = UnsafeMutableRawPointer(bitPattern: address)!
+            guard state.arena.contains(pointer) else { return false }
+            state.arena.release(pointer, bytes: rounded)
+            state.enforceLimit()
+            return true
         }
-        freeAll(evicted)
+        if !inArena { free(pointer) }
     }
 
-    /// Frees every cached buffer.
+    /// Gives the pages of every freed buffer back to the system.
     static func trim() {
-        freeAll(state.withLock { $0.evict(downTo: 0) })
-    }
-
-    private static func freeAll(_ addresses: [UInt]) {
-        for address in addresses { free(UnsafeMutableRawPointer(bitPattern: address)) }
+        state.withLock { $0.arena.releaseFreePages() }
     }
 
     static var statistics: Engine.BufferPoolStatistics {
@@ -147,23 +133,23 @@ enum BufferPool {
         }
     }
 
-    /// A new limit; when the pool holds more than it, it lets go of the buffers released longest ago.
+    /// A new limit; when more freed pages than that are kept, they go back to the system.
     static func setLimit(_ limit: Int) {
-        freeAll(state.withLock { state in
+        state.withLock { state in
             state.limit = max(limit, 0)
-            return state.evict(downTo: state.limit)
-        })
+            state.enforceLimit()
+        }
     }
 }
 
 extension Engine {
     /// What the buffer pool of tensor storage holds (see `trimBufferPool()`).
     public struct BufferPoolStatistics: Sendable, Equatable {
-        /// Bytes of freed buffers kept for reuse.
+        /// Bytes of freed buffers whose pages are kept for reuse.
         public var cachedBytes: Int
         /// The most the pool keeps.
         public var limit: Int
-        /// Allocations of pooled sizes served from the pool, and those that were not.
+        /// Allocations of pooled sizes served from freed memory, and those that needed more.
         public var hits: Int
         public var misses: Int
         /// Bytes of tensor buffers of pooled sizes (64 KiB and more) in use now, and the most
@@ -178,9 +164,9 @@ extension Engine {
     /// Restarts `peakLiveBytes` and `peakHeldBytes` from the current figures.
     public static func resetBufferPoolPeaks() { BufferPool.resetPeaks() }
 
-    /// Freed tensor buffers of 64 KiB and more are kept for reuse by later tensors of the same
-    /// size (so that a training loop does not fault its memory in again every step); these are
-    /// the pool's figures.
+    /// The pages of freed tensor buffers of 64 KiB and more are kept for later tensors of any
+    /// size that fits (so that a training loop does not fault its memory in again every step);
+    /// these are the pool's figures.
     public static var bufferPoolStatistics: BufferPoolStatistics { BufferPool.statistics }
 
     /// The most memory the pool keeps (default: a quarter of the physical memory, at most 8 GiB);

@@ -13,17 +13,15 @@ final class BufferPoolTests: XCTestCase {
         super.tearDown()
     }
 
-    func testReleasedBufferIsReusedForItsSizeClass() {
+    func testReleasedBufferIsReused() {
         let first = BufferPool.allocate(bytes: bytes)
         BufferPool.release(first, bytes: bytes)
         let before = Engine.bufferPoolStatistics
         XCTAssertGreaterThanOrEqual(before.cachedBytes, BufferPool.roundedBytes(bytes))
-        // A request of the same size class (a few bytes less rounds to the same pages) gets it back.
         let second = BufferPool.allocate(bytes: bytes - 8)
-        XCTAssertEqual(second, first)
         XCTAssertEqual(Int(bitPattern: second) % 64, 0, "64-byte aligned")
         let after = Engine.bufferPoolStatistics
-        XCTAssertEqual(after.hits, before.hits + 1)
+        XCTAssertEqual(after.hits, before.hits + 1, "served from freed memory")
         XCTAssertEqual(after.cachedBytes, before.cachedBytes - BufferPool.roundedBytes(bytes))
         BufferPool.release(second, bytes: bytes - 8)
     }
@@ -44,20 +42,19 @@ final class BufferPoolTests: XCTestCase {
         BufferPool.release(pointer, bytes: bytes)
         XCTAssertEqual(Engine.bufferPoolStatistics.cachedBytes, 0, "limit 0: nothing is kept")
 
-        // A limit of two buffers: a third release lets go of the one released longest ago.
+        // A limit of two and a half buffers: the third release gives every freed page back.
         let rounded = BufferPool.roundedBytes(bytes)
-        Engine.bufferPoolLimit = 2 * rounded
+        Engine.bufferPoolLimit = 5 * rounded / 2
         let buffers = (0..<3).map { _ in BufferPool.allocate(bytes: bytes) }
         BufferPool.release(buffers[0], bytes: bytes)
         BufferPool.release(buffers[1], bytes: bytes)
         XCTAssertEqual(Engine.bufferPoolStatistics.cachedBytes, 2 * rounded)
         BufferPool.release(buffers[2], bytes: bytes)
-        XCTAssertEqual(Engine.bufferPoolStatistics.cachedBytes, 2 * rounded)
-        let missesBefore = Engine.bufferPoolStatistics.misses
-        let again = (0..<2).map { _ in BufferPool.allocate(bytes: bytes) }
-        XCTAssertEqual(Set(again), [buffers[1], buffers[2]], "the two released last were kept")
-        XCTAssertEqual(Engine.bufferPoolStatistics.misses, missesBefore)
-        again.forEach { BufferPool.release($0, bytes: bytes) }
+        XCTAssertEqual(Engine.bufferPoolStatistics.cachedBytes, 0)
+        // Ranges whose pages went back are still usable (and read as zeros).
+        let again = BufferPool.allocate(bytes: bytes)
+        again.storeBytes(of: 1, as: Float.self)
+        BufferPool.release(again, bytes: bytes)
 
         Engine.trimBufferPool()
         XCTAssertEqual(Engine.bufferPoolStatistics.cachedBytes, 0)
