@@ -23,6 +23,14 @@ struct StegoBench: ParsableCommand {
     @Option(help: "Training batch.") var batch = 64
     @Option(help: "Timed repetitions per workload (the median is reported).") var repeats = 7
     @Option(help: "Seed of the weights and inputs.") var seed: UInt64 = 0
+    @Option(help: "Run one workload only (train, decode, embed or conv), say under a profiler.")
+    var only: Workload?
+
+    enum Workload: String, ExpressibleByArgument, CaseIterable {
+        case train, decode, embed, conv
+    }
+
+    func runs(_ workload: Workload) -> Bool { only == nil || only == workload }
 
     func validate() throws {
         guard repeats > 0, batch > 0 else { throw ValidationError("--repeats and --batch must be positive") }
@@ -42,23 +50,21 @@ struct StegoBench: ParsableCommand {
         let tag: [String: Any] = ["resolution": resolution, "channels": channels, "bits": bits, "batch": batch,
                                   "engine": "gfp " + Engine.kernelDescription]
 
-        let step = try medianSeconds(repeats) { _ = try trainer.trainStep(images: images) }
-        printLine(workload: "stego_train_step_ms", value: step * 1e3, extra: tag)
-        // The process's peak so far: weights, optimiser state and the training steps (the inference
-        // workloads below run later). Tools/torch_train_step_rss.py measures PyTorch the same way.
-        // With the tensor buffers' own peak (live at once) and that plus what the pool kept.
-        let pool = Engine.bufferPoolStatistics
-        printLine(workload: "stego_train_peak_rss_mb", value: peakResidentMegabytes(),
-                  extra: tag.merging(["tensor_peak_mb": Double(pool.peakLiveBytes) / 1048576,
-                                      "tensor_and_pool_peak_mb": Double(pool.peakHeldBytes) / 1048576]) { a, _ in a })
-
+        if runs(.train) {
+            try trainingWorkload(trainer, images: images, tag: tag)
+        }
         let encoder = trainer.networks.encoder, decoder = trainer.networks.decoder
         let inferenceImages = Tensor.uniform([256, channels, resolution, resolution], using: &generator)
         let fingerprints = Tensor.bernoulli([256, bits], using: &generator)
-        let decode = medianSeconds(repeats) { _ = withoutGradients { decoder(inferenceImages) } }
-        printLine(workload: "stego_decode_img_s", value: 256 / decode, extra: tag)
-        let embed = medianSeconds(repeats) { _ = withoutGradients { encoder(fingerprints: fingerprints, images: inferenceImages) } }
-        printLine(workload: "stego_embed_img_s", value: 256 / embed, extra: tag)
+        if runs(.decode) {
+            let decode = medianSeconds(repeats) { _ = withoutGradients { decoder(inferenceImages) } }
+            printLine(workload: "stego_decode_img_s", value: 256 / decode, extra: tag)
+        }
+        if runs(.embed) {
+            let embed = medianSeconds(repeats) { _ = withoutGradients { encoder(fingerprints: fingerprints, images: inferenceImages) } }
+            printLine(workload: "stego_embed_img_s", value: 256 / embed, extra: tag)
+        }
+        guard runs(.conv) else { return }
 
         let x = Tensor.normal([64, 32, 32, 32], using: &generator).requiringGradient()
         let bound = 1 / Float(32 * 9).squareRoot()
@@ -67,6 +73,18 @@ struct StegoBench: ParsableCommand {
         let conv = medianSeconds(repeats) { Tensor.conv2d(x, weight: weight, bias: bias, padding: 1).sum().backward() }
         let flops: Double = 3.0 * 2 * 64 * 32 * 32 * 32 * 32 * 9
         printLine(workload: "conv3x3_fwd_bwd_gflops", value: flops / conv / 1e9, extra: tag)
+    }
+
+    private func trainingWorkload(_ trainer: StegoTrainer, images: Tensor, tag: [String: Any]) throws {
+        let step = try medianSeconds(repeats) { _ = try trainer.trainStep(images: images) }
+        printLine(workload: "stego_train_step_ms", value: step * 1e3, extra: tag)
+        // The process's peak so far: weights, optimiser state and the training steps (the inference
+        // workloads run later). Tools/torch_train_step_rss.py measures PyTorch the same way. With
+        // the tensor buffers' own peak (live at once) and that plus the freed pages the pool kept.
+        let pool = Engine.bufferPoolStatistics
+        printLine(workload: "stego_train_peak_rss_mb", value: peakResidentMegabytes(),
+                  extra: tag.merging(["tensor_peak_mb": Double(pool.peakLiveBytes) / 1048576,
+                                      "tensor_and_pool_peak_mb": Double(pool.peakHeldBytes) / 1048576]) { a, _ in a })
     }
 }
 
