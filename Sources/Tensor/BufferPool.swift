@@ -64,9 +64,7 @@ enum BufferPool {
         if let text = getenv("GFP_BUFFER_POOL_MB").map({ String(cString: $0) }), let megabytes = Int(text), megabytes >= 0 {
             return megabytes << 20
         }
-        let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
-        guard pages > 0, size > 0 else { return 1 << 30 }
-        return min(pages * size / 4, 8 << 30)
+        return min(physicalMemoryBytes / 4, 8 << 30)
     }
 
     /// The size class of a request: whole pages above `minimumBytes`, the request itself below.
