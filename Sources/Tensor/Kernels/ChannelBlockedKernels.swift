@@ -1,14 +1,14 @@
-/// Shape operations on activations that exist only in oneDNN's channel-blocked layout nChw{b}c
-/// (a convolution's output), so that a U-Net's skip connections and upsampling feed the next
-/// convolution without a round trip through row-major memory.
-///
-/// Without them, `concatenate` and `upsampledNearest` read their inputs row-major (a reorder and
-/// a second copy of each input kept beside the blocked one) and write a row-major output that the
-/// next convolution reorders into a third copy. At R = 128 that was about 1 GB of a stego
-/// training step's peak memory.
-///
-/// Only storages whose values are blocked-only are read here (their blocked buffer never changes,
-/// so no lock is needed); storages with row-major values are read row-major.
+// Shape operations on activations that exist only in oneDNN's channel-blocked layout nChw{b}c
+// (a convolution's output), so that a U-Net's skip connections and upsampling feed the next
+// convolution without a round trip through row-major memory.
+//
+// Without them, `concatenate` and `upsampledNearest` read their inputs row-major (a reorder and
+// a second copy of each input kept beside the blocked one) and write a row-major output that the
+// next convolution reorders into a third copy. At R = 128 that was 1.3 GB of a stego
+// training step's peak memory.
+//
+// Only storages whose values are blocked-only are read here (their blocked buffer never changes,
+// so no lock is needed); storages with row-major values are read row-major.
 
 /// A storage's blocked-only values in the standard layout nChw{block}c of its tensor's shape.
 struct ChannelBlockedValues {
