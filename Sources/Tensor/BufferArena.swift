@@ -68,16 +68,9 @@ struct BufferArena: ~Copyable {
             return (base + start, true)
         }
         // Nothing fits: extend the free range at the top, if there is one, or start a new one.
-        var start = top
-        if let topStart = freeEnds[top] {
-            let size = freeStarts[topStart]!
-            removeFree(start: topStart, size: size, carved: size)
-            start = topStart
-        }
-        guard start + bytes <= capacity else {
-            if start != top { insertFree(start: start, size: top - start) }
-            return nil
-        }
+        let start = freeEnds[top] ?? top
+        guard start + bytes <= capacity else { return nil }
+        takeRangeAtTop()
         top = start + bytes
         return (base + start, false)
     }
@@ -91,17 +84,24 @@ struct BufferArena: ~Copyable {
     /// pages are faulted in again when used) and lowers the top over a free range at the top.
     mutating func releaseFreePages() {
         guard let base else { return }
-        if let topStart = freeEnds[top] {
-            let size = freeStarts[topStart]!
-            removeFree(start: topStart, size: size, carved: size)
-            madvise(base + topStart, size, MADV_DONTNEED)
-            top = topStart
+        if let (start, size) = takeRangeAtTop() {
+            madvise(base + start, size, MADV_DONTNEED)
+            top = start
         }
         for (start, size) in freeStarts where (releasedBytes[start] ?? 0) < size {
             madvise(base + start, size, MADV_DONTNEED)
             releasedTotal += size - (releasedBytes[start] ?? 0)
             releasedBytes[start] = size
         }
+    }
+
+    /// Removes the free range that ends at `top`, if there is one (it is about to be used or
+    /// given back whole).
+    @discardableResult
+    private mutating func takeRangeAtTop() -> (start: Int, size: Int)? {
+        guard let start = freeEnds[top], let size = freeStarts[start] else { return nil }
+        removeFree(start: start, size: size, carved: size)
+        return (start, size)
     }
 
     private mutating func insertFree(start: Int, size: Int) {
