@@ -139,10 +139,7 @@ extension Tensor {
     /// A tensor of `shape` whose values `fill` writes into a new buffer in `like`'s layout.
     static func blockedLike(_ like: BlockedBuffer, shape: [Int],
                             _ fill: (UnsafeMutablePointer<Float>) -> Void) -> Tensor {
-        let count = elementCount(shape)
-        let pointer = TensorStorage.allocate(bytes: like.layout.bytes)
-        fill(pointer.assumingMemoryBound(to: Float.self))
-        return Tensor(shape: shape, storage: TensorStorage(blockedOnly: BlockedBuffer(layout: like.layout, pointer: pointer), count: count))
+        Tensor(shape: shape, storage: TensorStorage(count: elementCount(shape), blockedIn: like.layout, fill))
     }
 
     /// Adds `other` (same shape) into this tensor's elements, without recording, copying the

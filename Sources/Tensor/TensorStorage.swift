@@ -52,6 +52,13 @@ final class TensorStorage: @unchecked Sendable {
         self.blocked = blocked
     }
 
+    /// A new storage whose values exist only in `layout`, written by `fill` into a fresh buffer.
+    convenience init(count: Int, blockedIn layout: BlockedLayout, _ fill: (UnsafeMutablePointer<Float>) -> Void) {
+        let pointer = Self.allocate(bytes: layout.bytes)
+        fill(pointer.assumingMemoryBound(to: Float.self))
+        self.init(blockedOnly: BlockedBuffer(layout: layout, pointer: pointer), count: count)
+    }
+
     /// Allocates storage filled with `value`.
     convenience init(repeating value: Float, count: Int) {
         self.init(uninitializedCount: count)

@@ -33,10 +33,7 @@ enum ChannelBlockedKernels {
 
     /// A new blocked-only storage of `shape` in nChw{block}c, its buffer written by `fill`.
     static func makeStorage(shape: [Int], block: Int, _ fill: (UnsafeMutablePointer<Float>) -> Void) -> TensorStorage {
-        let layout = DNNL.channelBlockedLayout(shape, block: block)
-        let pointer = TensorStorage.allocate(bytes: layout.bytes)
-        fill(pointer.assumingMemoryBound(to: Float.self))
-        return TensorStorage(blockedOnly: BlockedBuffer(layout: layout, pointer: pointer), count: shape.reduce(1, *))
+        TensorStorage(count: shape.reduce(1, *), blockedIn: DNNL.channelBlockedLayout(shape, block: block), fill)
     }
 
     /// `tensors` (rank 4, equal N, H, W) joined along channels in nChw{b}c, or nil when the
