@@ -68,14 +68,12 @@ public enum StegoModelFile {
 
     /// Writes the encoder (`kind` stego-encoder) with its architecture as the configuration.
     public static func writeEncoder(_ encoder: FingerprintEncoder, to url: URL) throws {
-        try write(encoder, kind: encoderKind, architecture: .init(resolution: encoder.resolution, imageChannels: encoder.imageChannels,
-                                                                  fingerprintLength: encoder.fingerprintLength), to: url)
+        try write(encoder, kind: encoderKind, architecture: StegoArchitecture(of: encoder), to: url)
     }
 
     /// Writes the decoder (`kind` stego-decoder) with its architecture as the configuration.
     public static func writeDecoder(_ decoder: FingerprintDecoder, to url: URL) throws {
-        try write(decoder, kind: decoderKind, architecture: .init(resolution: decoder.resolution, imageChannels: decoder.imageChannels,
-                                                                  fingerprintLength: decoder.fingerprintLength), to: url)
+        try write(decoder, kind: decoderKind, architecture: StegoArchitecture(of: decoder), to: url)
     }
 
     private static func write(_ module: Module, kind: String, architecture: StegoArchitecture, to url: URL) throws {
@@ -89,16 +87,14 @@ public enum StegoModelFile {
     /// `checkpoints/latest.h5`) or a training run folder.
     public static func readEncoder(from url: URL) throws -> FingerprintEncoder {
         try read(url, kind: encoderKind, fromTraining: \.encoder) { architecture, generator in
-            FingerprintEncoder(resolution: architecture.resolution, imageChannels: architecture.imageChannels,
-                               fingerprintLength: architecture.fingerprintLength, generator: &generator)
+            architecture.makeEncoder(generator: &generator)
         }
     }
 
     /// Reads a decoder: a decoder file, a training checkpoint or a training run folder.
     public static func readDecoder(from url: URL) throws -> FingerprintDecoder {
         try read(url, kind: decoderKind, fromTraining: \.decoder) { architecture, generator in
-            FingerprintDecoder(resolution: architecture.resolution, imageChannels: architecture.imageChannels,
-                               fingerprintLength: architecture.fingerprintLength, generator: &generator)
+            architecture.makeDecoder(generator: &generator)
         }
     }
 

@@ -16,11 +16,28 @@ public struct StegoArchitecture: Codable, Hashable, Sendable {
     public var imageChannels: Int
     /// Fingerprint length L in bits.
     public var fingerprintLength: Int
+    /// Negative slope of the decoder's hidden activations: 0 (the spec) for ReLU, or a leaky
+    /// ReLU's slope, which keeps the decoder's units from dying (Docs/reproductions/stego.md).
+    public var decoderNegativeSlope: Float
 
-    public init(resolution: Int, imageChannels: Int, fingerprintLength: Int) {
+    public init(resolution: Int, imageChannels: Int, fingerprintLength: Int, decoderNegativeSlope: Float = 0) {
         self.resolution = resolution
         self.imageChannels = imageChannels
         self.fingerprintLength = fingerprintLength
+        self.decoderNegativeSlope = decoderNegativeSlope
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case resolution, imageChannels, fingerprintLength, decoderNegativeSlope
+    }
+
+    /// Reads configurations written before `decoderNegativeSlope` existed as slope 0.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        resolution = try container.decode(Int.self, forKey: .resolution)
+        imageChannels = try container.decode(Int.self, forKey: .imageChannels)
+        fingerprintLength = try container.decode(Int.self, forKey: .fingerprintLength)
+        decoderNegativeSlope = try container.decodeIfPresent(Float.self, forKey: .decoderNegativeSlope) ?? 0
     }
 
     /// Checks the values a user may have typed.
@@ -34,6 +51,33 @@ public struct StegoArchitecture: Codable, Hashable, Sendable {
         guard fingerprintLength >= 1 else {
             throw .invalidArchitecture("fingerprint length \(fingerprintLength) must be positive")
         }
+        guard decoderNegativeSlope >= 0, decoderNegativeSlope < 1 else {
+            throw .invalidArchitecture("decoder negative slope \(decoderNegativeSlope) must be in [0, 1)")
+        }
+    }
+
+    /// A fresh encoder of this shape, initialised from `generator`.
+    public func makeEncoder(generator: inout SeededGenerator) -> FingerprintEncoder {
+        FingerprintEncoder(resolution: resolution, imageChannels: imageChannels,
+                           fingerprintLength: fingerprintLength, generator: &generator)
+    }
+
+    /// A fresh decoder of this shape, initialised from `generator`.
+    public func makeDecoder(generator: inout SeededGenerator) -> FingerprintDecoder {
+        FingerprintDecoder(resolution: resolution, imageChannels: imageChannels, fingerprintLength: fingerprintLength,
+                           negativeSlope: decoderNegativeSlope, generator: &generator)
+    }
+
+    /// The architecture an encoder file records.
+    init(of encoder: FingerprintEncoder) {
+        self.init(resolution: encoder.resolution, imageChannels: encoder.imageChannels,
+                  fingerprintLength: encoder.fingerprintLength)
+    }
+
+    /// The architecture a decoder file records.
+    init(of decoder: FingerprintDecoder) {
+        self.init(resolution: decoder.resolution, imageChannels: decoder.imageChannels,
+                  fingerprintLength: decoder.fingerprintLength, decoderNegativeSlope: decoder.negativeSlope)
     }
 }
 
@@ -47,10 +91,8 @@ public final class StegoNetworks: Module {
     public init(_ architecture: StegoArchitecture, generator: inout SeededGenerator) throws(StegoError) {
         try architecture.validate()
         self.architecture = architecture
-        encoder = FingerprintEncoder(resolution: architecture.resolution, imageChannels: architecture.imageChannels,
-                                     fingerprintLength: architecture.fingerprintLength, generator: &generator)
-        decoder = FingerprintDecoder(resolution: architecture.resolution, imageChannels: architecture.imageChannels,
-                                     fingerprintLength: architecture.fingerprintLength, generator: &generator)
+        encoder = architecture.makeEncoder(generator: &generator)
+        decoder = architecture.makeDecoder(generator: &generator)
         super.init()
     }
 }

@@ -87,13 +87,11 @@ public enum StegoPyTorchImport {
         case .encoder:
             let encoder = try encoder(from: dictionary, resolution: resolution)
             try StegoModelFile.writeEncoder(encoder, to: output)
-            return StegoArchitecture(resolution: encoder.resolution, imageChannels: encoder.imageChannels,
-                                     fingerprintLength: encoder.fingerprintLength)
+            return StegoArchitecture(of: encoder)
         case .decoder:
             let decoder = try decoder(from: dictionary, resolution: resolution)
             try StegoModelFile.writeDecoder(decoder, to: output)
-            return StegoArchitecture(resolution: decoder.resolution, imageChannels: decoder.imageChannels,
-                                     fingerprintLength: decoder.fingerprintLength)
+            return StegoArchitecture(of: decoder)
         }
     }
 

@@ -120,7 +120,7 @@ struct GANBench: ParsableCommand {
         configuration.batchSize = batchSize
         configuration.r1Interval = r1Interval
         configuration.seed = seed
-        let trainer = try GANTrainer(architecture: architecture, configuration: configuration)
+        let trainer = GANTrainer(architecture: architecture, configuration: configuration)
         var generator = SeededGenerator(seed: seed &+ 1)
         let reals = Tensor.uniform([batchSize, channels, resolution, resolution], low: -1, high: 1, using: &generator)
         let tag: [String: Any] = ["resolution": resolution, "channels": channels, "channelMax": channelMax,

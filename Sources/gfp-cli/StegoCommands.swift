@@ -49,6 +49,9 @@ struct StegoTrain: ParsableCommand {
     @Option(help: "Maximum weight lambda of the image loss (official: 10).")
     var l2Max: Float = 10
 
+    @Option(help: "Negative slope of the decoder's hidden activations: 0 for the spec's ReLU, 0.2 for the leaky ReLU the Fashion-MNIST reproduction uses (keeps the decoder's units alive; see Docs/reproductions/stego.md).")
+    var decoderNegativeSlope: Float = 0
+
     @Option(help: "Start a new run from the networks, optimiser and schedule state of another run (folder or checkpoint): fine-tuning.")
     var initFrom: String?
 
@@ -59,13 +62,17 @@ struct StegoTrain: ParsableCommand {
         if let immunize {
             do { _ = try Perturbation(parsing: immunize) } catch { throw ValidationError("--immunize: \(error)") }
         }
+        guard decoderNegativeSlope >= 0, decoderNegativeSlope < 1 else {
+            throw ValidationError("--decoder-negative-slope must be in [0, 1)")
+        }
         guard l2Max >= 0, l2Max.isFinite else { throw ValidationError("--l2-max must be a non-negative number") }
         guard initFrom == nil || !options.resume else { throw ValidationError("--init-from starts a new run: it cannot be combined with --resume") }
     }
 
     func run() throws {
         let (source, channels) = (options.source, options.imageChannels)
-        let architecture = StegoArchitecture(resolution: options.resolution, imageChannels: channels, fingerprintLength: bits)
+        let architecture = StegoArchitecture(resolution: options.resolution, imageChannels: channels, fingerprintLength: bits,
+                                             decoderNegativeSlope: decoderNegativeSlope)
         var configuration = StegoTrainingConfiguration()
         configuration.batchSize = batchSize
         configuration.learningRate = learningRate

@@ -66,6 +66,31 @@ final class StegoRunTests: XCTestCase {
         XCTAssertEqual(try StegoModelFile.readDecoder(from: whole.latestCheckpointURL)(images).scalars, decoder(images).scalars)
     }
 
+    func testLeakyDecoderKeepsItsSlopeThroughModelFilesAndOldConfigurationsReadAsReLU() throws {
+        var random = SeededGenerator(seed: 3)
+        let leaky = StegoArchitecture(resolution: 32, imageChannels: 1, fingerprintLength: 12, decoderNegativeSlope: 0.2)
+        let networks = try StegoNetworks(leaky, generator: &random)
+        XCTAssertTrue(networks.decoder.decoder.layers.contains { ($0 as? LeakyReLU)?.negativeSlope == 0.2 })
+        XCTAssertFalse(networks.decoder.decoder.layers.contains { $0 is ReLU })
+        let file = directory.appendingPathComponent("decoder.h5")
+        try StegoModelFile.writeDecoder(networks.decoder, to: file)
+        let read = try StegoModelFile.readDecoder(from: file)
+        XCTAssertEqual(read.negativeSlope, 0.2)
+        let images = Tensor.uniform([3, 1, 32, 32], using: &random)
+        XCTAssertEqual(read(images).scalars, networks.decoder(images).scalars)
+        // The same weights behind ReLUs decode differently: the slope is not just recorded.
+        let plain = StegoArchitecture(resolution: 32, imageChannels: 1, fingerprintLength: 12)
+            .makeDecoder(generator: &random)
+        try plain.loadStateDictionary(networks.decoder.stateDictionary())
+        XCTAssertNotEqual(plain(images).scalars, networks.decoder(images).scalars)
+        // Configurations written before the slope existed are the spec's ReLU decoder.
+        let old = #"{"resolution":32,"imageChannels":1,"fingerprintLength":12}"#
+        XCTAssertEqual(try JSONDecoder().decode(StegoArchitecture.self, from: Data(old.utf8)),
+                       StegoArchitecture(resolution: 32, imageChannels: 1, fingerprintLength: 12))
+        XCTAssertThrowsError(try StegoArchitecture(resolution: 32, imageChannels: 1, fingerprintLength: 12,
+                                                   decoderNegativeSlope: 1).validate())
+    }
+
     func testFineTuningStartsFromAnotherRunsStateUnderANewConfiguration() throws {
         var configuration = StegoTrainingConfiguration()
         configuration.batchSize = 4
