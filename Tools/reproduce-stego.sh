@@ -8,11 +8,11 @@
 #   the trained encoder, decoder and fingerprinted GAN into Models/ (as they were shipped).
 #
 # Environment: RUNS (default runs/stego-repro), GFP (default: the release build), STEGO_STEPS
-# (12000: the bit accuracy is flat from 10,000 on, Docs/reproductions/stego.md), GAN_STEPS (10000),
-# FINGERPRINT (the 100 bits embedded; default drawn from Python's random.Random(42)).
-# The defaults are those of the shipped models (about 30 minutes for the encoder and 30 for each GAN
-# on 2 cores), except that the shipped fingerprinted GAN was then continued to 35,000 steps:
-# `GAN_STEPS=35000 Tools/reproduce-stego.sh gan-fp ship` resumes it there.
+# (12000, the shipped encoder's length), GAN_STEPS (10000), FINGERPRINT (the 100 bits embedded;
+# default drawn from Python's random.Random(42)).
+# The defaults are those of the shipped encoder and of the clean GAN (about 30 minutes each on
+# 2 cores); the shipped fingerprinted GAN ran with GAN_STEPS=40000 and was stopped at 30,000
+# steps: `GAN_STEPS=40000 Tools/reproduce-stego.sh gan-fp ship` resumes it there.
 # Run one stage at a time: alone, with OpenMP's default (spinning) wait policy, a GAN step is about
 # three times faster than with OMP_WAIT_POLICY=PASSIVE (6.5 against 2.2 steps/s measured here); two
 # trainings at once need PASSIVE, or their spinning threads stall each other many times over.
