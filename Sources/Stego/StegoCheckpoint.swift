@@ -103,7 +103,7 @@ public enum StegoModelFile {
     private static func read<Model: Module>(_ url: URL, kind: String, fromTraining network: KeyPath<StegoNetworks, Model>,
                                             make: (StegoArchitecture, inout SeededGenerator) -> Model) throws -> Model {
         var file = url
-        if (try? url.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true {
+        if (try? url.resolvingSymlinksInPath().resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true {
             file = try RunDirectory(url, resume: true).latestCheckpointURL
         }
         let checkpoint = try Checkpoint(contentsOf: file)

@@ -92,7 +92,7 @@ struct StegoTrain: ParsableCommand {
 /// A training run folder's latest checkpoint, or the file itself.
 private func checkpointURL(_ path: String) throws -> URL {
     let url = URL(fileURLWithPath: path)
-    guard (try? url.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true else { return url }
+    guard (try? url.resolvingSymlinksInPath().resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true else { return url }
     return try RunDirectory(url, resume: true).latestCheckpointURL
 }
 

@@ -21,6 +21,10 @@ final class GeneratorFileTests: XCTestCase {
         let fromRun = try GeneratorFile.load(from: run.url)
         XCTAssertEqual(fromRun.image(seed: 5).scalars, expected)
         XCTAssertEqual(try GeneratorFile.load(from: run.latestCheckpointURL).image(seed: 5).scalars, expected)
+        // A symbolic link to the run folder is the run folder (it was read as a file before).
+        let link = directory.appendingPathComponent("linked-run")
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: run.url)
+        XCTAssertEqual(try GeneratorFile.load(from: link).image(seed: 5).scalars, expected)
 
         let file = directory.appendingPathComponent("generator.h5")
         try GeneratorFile.write(fromRun, to: file)

@@ -25,7 +25,7 @@ public enum GeneratorFile {
     ///   misshapen weights).
     public static func load(from url: URL) throws -> StyleGenerator {
         var file = url
-        if (try? url.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true {
+        if (try? url.resolvingSymlinksInPath().resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true {
             file = try RunDirectory(url, resume: true).latestCheckpointURL
         }
         let checkpoint = try Checkpoint(contentsOf: file)
