@@ -102,10 +102,7 @@ public enum StegoModelFile {
     /// weights), or takes the network from a training checkpoint or run folder.
     private static func read<Model: Module>(_ url: URL, kind: String, fromTraining network: KeyPath<StegoNetworks, Model>,
                                             make: (StegoArchitecture, inout SeededGenerator) -> Model) throws -> Model {
-        var file = url
-        if (try? url.resolvingSymlinksInPath().resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true {
-            file = try RunDirectory(url, resume: true).latestCheckpointURL
-        }
+        let file = try RunDirectory.checkpointFile(at: url)
         let checkpoint = try Checkpoint(contentsOf: file)
         if checkpoint.kind == StegoTrainer.checkpointKind {
             let model = try StegoTrainer(resumingFrom: checkpoint).networks[keyPath: network]

@@ -83,17 +83,11 @@ struct StegoTrain: ParsableCommand {
         let (size, seed, batch) = (options.resolution, options.seed, batchSize)
         let trainer = try StegoTraining.run(
             architecture: architecture, configuration: configuration, schedule: options.schedule(steps: steps),
-            directory: directory, resume: options.resume, initializeFrom: try initFrom.map(checkpointURL),
+            directory: directory, resume: options.resume,
+            initializeFrom: try initFrom.map { try RunDirectory.checkpointFile(at: URL(fileURLWithPath: $0)) },
             makeSource: { try ImageTrainingBatches(source: source, resolution: size, channels: channels, batchSize: batch, seed: seed) })
         print("trained \(trainer.step) steps; encoder and decoder in \(directory.url.path)")
     }
-}
-
-/// A training run folder's latest checkpoint, or the file itself.
-private func checkpointURL(_ path: String) throws -> URL {
-    let url = URL(fileURLWithPath: path)
-    guard (try? url.resolvingSymlinksInPath().resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true else { return url }
-    return try RunDirectory(url, resume: true).latestCheckpointURL
 }
 
 /// `gfp stego embed --encoder ENC.h5 (--fingerprint BITS | --random-per-image --seed S) INPUT OUTPUT_DIR`.

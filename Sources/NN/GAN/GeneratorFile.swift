@@ -24,10 +24,7 @@ public enum GeneratorFile {
     ///   reading (missing, truncated or corrupt files, a wrong kind naming the file, missing or
     ///   misshapen weights).
     public static func load(from url: URL) throws -> StyleGenerator {
-        var file = url
-        if (try? url.resolvingSymlinksInPath().resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true {
-            file = try RunDirectory(url, resume: true).latestCheckpointURL
-        }
+        let file = try RunDirectory.checkpointFile(at: url)
         let checkpoint = try Checkpoint(contentsOf: file)
         switch checkpoint.kind {
         case GANTrainer.checkpointKind:

@@ -28,6 +28,15 @@ public struct RunDirectory: Sendable {
         }
     }
 
+    /// The checkpoint file to read for `url`: the latest checkpoint when `url` is a run folder (or
+    /// a symbolic link to one), otherwise `url` itself.
+    public static func checkpointFile(at url: URL) throws(TrainingRunError) -> URL {
+        guard (try? url.resolvingSymlinksInPath().resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true else {
+            return url
+        }
+        return try RunDirectory(url, resume: true).latestCheckpointURL
+    }
+
     /// Writes `configuration` as pretty JSON to `config.json`.
     public func writeConfiguration(_ configuration: some Encodable) throws(TrainingRunError) {
         let encoder = JSONEncoder()
