@@ -25,6 +25,13 @@ final class GeneratorFileTests: XCTestCase {
         let link = directory.appendingPathComponent("linked-run")
         try FileManager.default.createSymbolicLink(at: link, withDestinationURL: run.url)
         XCTAssertEqual(try GeneratorFile.load(from: link).image(seed: 5).scalars, expected)
+        // Reading a run does not write to it: a folder holding only checkpoints/latest.h5 (a run
+        // restored from a shipped training state) gains no samples/ folder (it did before).
+        let restored = directory.appendingPathComponent("restored-run/checkpoints")
+        try FileManager.default.createDirectory(at: restored, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: run.latestCheckpointURL, to: restored.appendingPathComponent("latest.h5"))
+        XCTAssertEqual(try GeneratorFile.load(from: restored.deletingLastPathComponent()).image(seed: 5).scalars, expected)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: restored.deletingLastPathComponent().path), ["checkpoints"])
 
         let file = directory.appendingPathComponent("generator.h5")
         try GeneratorFile.write(fromRun, to: file)
@@ -54,6 +61,9 @@ final class GeneratorFileTests: XCTestCase {
         }
         let empty = directory.appendingPathComponent("empty-run")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
-        XCTAssertThrowsError(try GeneratorFile.load(from: empty))
+        XCTAssertThrowsError(try GeneratorFile.load(from: empty)) { error in
+            XCTAssertEqual(error as? TrainingRunError,
+                           .nothingToResume(path: empty.appendingPathComponent("checkpoints/latest.h5").path))
+        }
     }
 }

@@ -8,8 +8,8 @@ public struct RunDirectory: Sendable {
 
     public var configurationURL: URL { url.appendingPathComponent("config.json") }
     public var logURL: URL { url.appendingPathComponent("log.csv") }
-    public var checkpointsURL: URL { url.appendingPathComponent("checkpoints") }
-    public var latestCheckpointURL: URL { checkpointsURL.appendingPathComponent("latest.h5") }
+    public var checkpointsURL: URL { Self.checkpointsURL(in: url) }
+    public var latestCheckpointURL: URL { Self.latestCheckpointURL(in: url) }
     public var samplesURL: URL { url.appendingPathComponent("samples") }
 
     /// Opens `url` for a new run (`resume == false`: the folder must not hold a checkpoint) or
@@ -34,7 +34,15 @@ public struct RunDirectory: Sendable {
         guard (try? url.resolvingSymlinksInPath().resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true else {
             return url
         }
-        return try RunDirectory(url, resume: true).latestCheckpointURL
+        // Only read: a folder given to be read must not gain checkpoints/ and samples/ folders.
+        let latest = latestCheckpointURL(in: url)
+        guard FileManager.default.fileExists(atPath: latest.path) else { throw .nothingToResume(path: latest.path) }
+        return latest
+    }
+
+    private static func checkpointsURL(in url: URL) -> URL { url.appendingPathComponent("checkpoints") }
+    private static func latestCheckpointURL(in url: URL) -> URL {
+        checkpointsURL(in: url).appendingPathComponent("latest.h5")
     }
 
     /// Writes `configuration` as pretty JSON to `config.json`.
