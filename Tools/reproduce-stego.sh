@@ -4,8 +4,9 @@
 # (training from its last checkpoint, finished stages skipped).
 #
 #   Tools/reproduce-stego.sh [stage...]
-#   stages: encoder embed gan-fp gan-clean evaluate (default: these five), and ship, which copies
-#   the trained encoder, decoder and fingerprinted GAN into Models/ (as they were shipped).
+#   stages: encoder embed gan-fp gan-clean evaluate (default: these five); grids, which decodes the
+#   fingerprinted GAN's sample grids (results/grid-accuracy.csv); and ship, which copies the
+#   trained encoder, decoder and fingerprinted GAN into Models/ (as they were shipped).
 #
 # Environment: RUNS (default runs/stego-repro), GFP (default: the release build), STEGO_STEPS
 # (12000, the shipped encoder's length), GAN_STEPS (10000), FINGERPRINT (the 100 bits embedded;
@@ -69,7 +70,10 @@ for stage in "${stages[@]}"; do
     ;;
   evaluate)
     dec="$runs/encoder/decoder.h5" res="$runs/results"
-    for gan in fingerprinted clean; do
+    # The clean GAN is measured when its run is here (a later session may continue the
+    # fingerprinted one alone: the clean control's figures do not change with it).
+    gans=(fingerprinted); [ -e "$runs/gan-clean" ] && gans+=(clean) || echo "no $runs/gan-clean: the clean GAN is not measured" >&2
+    for gan in "${gans[@]}"; do
       rm -rf "$runs/generated-$gan"
       "$gfp" gan generate --run "$runs/gan-$gan" --seeds 0-999 --out "$runs/generated-$gan" > /dev/null
       "$gfp" stego detect --decoder "$dec" --expected "$fingerprint" --json "$runs/generated-$gan" \
@@ -83,7 +87,7 @@ for stage in "${stages[@]}"; do
       --images 1000 --out "$res/robustness" > "$res/robustness.txt"
     # Fréchet distances with 10,000 images on each side (the estimate's bias grows as 1/N: compare
     # equal sizes only), against the 10,000 real test images.
-    for gan in fingerprinted clean; do
+    for gan in "${gans[@]}"; do
       rm -rf "$runs/fd-generated-$gan"
       "$gfp" gan generate --run "$runs/gan-$gan" --seeds 0-9999 --out "$runs/fd-generated-$gan" > /dev/null
       "$gfp" metrics fd --classifier Models/fashion-mnist-classifier/classifier.h5 "$runs/fd-generated-$gan" \
@@ -93,12 +97,26 @@ for stage in "${stages[@]}"; do
       fashion-mnist:test > "$res/fd-fingerprinted-test.json"
     echo "results in $res"
     ;;
+  grids)
+    # The fingerprint in the sample grids the fingerprinted GAN wrote every 1000 steps (64 images
+    # of fixed latents each): the run's only per-step record once its checkpoint has moved on.
+    rm -rf "$runs/grid-cells"
+    python3 Tools/split_sample_grids.py "$runs/gan-fingerprinted/samples" "$runs/grid-cells" > /dev/null
+    echo "step,mean_bit_accuracy,majority_vote_bits_right" > "$runs/results/grid-accuracy.csv"
+    for cells in "$runs"/grid-cells/step*; do
+      "$gfp" stego detect --decoder "$runs/encoder/decoder.h5" --expected "$fingerprint" --json "$cells" \
+        | python3 -c "import json, sys; s = json.load(sys.stdin)['summary']; e = sys.argv[2]
+print(int(sys.argv[1][-7:]), round(s['meanBitAccuracy'], 4), sum(a == b for a, b in zip(s['majorityVote'], e)), sep=',')" \
+          "$cells" "$fingerprint" >> "$runs/results/grid-accuracy.csv" || true
+    done
+    cat "$runs/results/grid-accuracy.csv"
+    ;;
   ship)
     mkdir -p Models/stego-fashion-mnist-32 Models/stego-gan-fashion-mnist-32
     cp "$runs/encoder/encoder.h5" "$runs/encoder/decoder.h5" Models/stego-fashion-mnist-32/
     echo "$fingerprint" > Models/stego-fashion-mnist-32/fingerprint.txt
     "$gfp" gan export --run "$runs/gan-fingerprinted" --out Models/stego-gan-fashion-mnist-32/generator.h5
     ;;
-  *) echo "unknown stage $stage (encoder embed gan-fp gan-clean evaluate ship)" >&2; exit 64 ;;
+  *) echo "unknown stage $stage (encoder embed gan-fp gan-clean evaluate grids ship)" >&2; exit 64 ;;
   esac
 done
