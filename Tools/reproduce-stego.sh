@@ -12,8 +12,9 @@
 # (12000, the shipped encoder's length), GAN_STEPS (10000), FINGERPRINT (the 100 bits embedded;
 # default drawn from Python's random.Random(42)).
 # The defaults are those of the shipped encoder and of the clean GAN (about 30 minutes each on
-# 2 cores); the shipped fingerprinted GAN ran with GAN_STEPS=40000 and was stopped at 30,000
-# steps: `GAN_STEPS=40000 Tools/reproduce-stego.sh gan-fp ship` resumes it there.
+# 2 cores); the shipped fingerprinted GAN ran with GAN_STEPS=40000, stopped at 30,000 steps, and
+# was resumed with GAN_STEPS=100000 and stopped at 65,500: `GAN_STEPS=100000 Tools/reproduce-stego.sh
+# gan-fp ship` resumes it there (--steps is not part of a run's configuration).
 # Run one stage at a time: alone, with OpenMP's default (spinning) wait policy, a GAN step is about
 # three times faster than with OMP_WAIT_POLICY=PASSIVE (6.5 against 2.2 steps/s measured here); two
 # trainings at once need PASSIVE, or their spinning threads stall each other many times over.
