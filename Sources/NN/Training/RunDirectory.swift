@@ -8,8 +8,8 @@ public struct RunDirectory: Sendable {
 
     public var configurationURL: URL { url.appendingPathComponent("config.json") }
     public var logURL: URL { url.appendingPathComponent("log.csv") }
-    public var checkpointsURL: URL { Self.checkpointsURL(in: url) }
-    public var latestCheckpointURL: URL { Self.latestCheckpointURL(in: url) }
+    public var checkpointsURL: URL { url.appendingPathComponent("checkpoints") }
+    public var latestCheckpointURL: URL { checkpointsURL.appendingPathComponent("latest.h5") }
     public var samplesURL: URL { url.appendingPathComponent("samples") }
 
     /// Opens `url` for a new run (`resume == false`: the folder must not hold a checkpoint) or
@@ -35,15 +35,13 @@ public struct RunDirectory: Sendable {
             return url
         }
         // Only read: a folder given to be read must not gain checkpoints/ and samples/ folders.
-        let latest = latestCheckpointURL(in: url)
+        let latest = RunDirectory(readingOnly: url).latestCheckpointURL
         guard FileManager.default.fileExists(atPath: latest.path) else { throw .nothingToResume(path: latest.path) }
         return latest
     }
 
-    private static func checkpointsURL(in url: URL) -> URL { url.appendingPathComponent("checkpoints") }
-    private static func latestCheckpointURL(in url: URL) -> URL {
-        checkpointsURL(in: url).appendingPathComponent("latest.h5")
-    }
+    /// The paths of the run in `url`, without checking or creating anything.
+    private init(readingOnly url: URL) { self.url = url }
 
     /// Writes `configuration` as pretty JSON to `config.json`.
     public func writeConfiguration(_ configuration: some Encodable) throws(TrainingRunError) {
