@@ -21,7 +21,7 @@ struct GANTrain: ParsableCommand {
         discussion: """
             Writes RUN_DIR/config.json, log.csv, samples/ (8x8 grids from the moving-average generator), \
             checkpoints/latest.h5 every --checkpoint-every steps. A killed run continues with --resume \
-            and the same options. Reals are mapped to [-1, 1].
+            and the same options; --init-from starts a new run from another run's state (fine-tuning). Reals are mapped to [-1, 1].
             """)
 
     @OptionGroup var options: TrainingRunOptions
@@ -56,6 +56,9 @@ struct GANTrain: ParsableCommand {
     @Option(help: "Half-life of the generator's moving average, in images.")
     var emaHalfLife: Double = 10_000
 
+    @Option(help: "Start a new run from the networks, moving average, optimiser state and step of another GAN run (folder or checkpoint) under these settings: fine-tuning, e.g. with a lower --learning-rate. The architecture options must match it.")
+    var initFrom: String?
+
     func validate() throws {
         let resolution = options.resolution
         guard resolution >= 8, resolution <= 256, resolution & (resolution - 1) == 0 else {
@@ -65,6 +68,7 @@ struct GANTrain: ParsableCommand {
         guard batchSize % min(4, batchSize) == 0 else {
             throw ValidationError("--batch-size must be a multiple of the minibatch group size 4")
         }
+        guard initFrom == nil || !options.resume else { throw ValidationError("--init-from starts a new run: it cannot be combined with --resume") }
     }
 
     func run() throws {
@@ -80,11 +84,14 @@ struct GANTrain: ParsableCommand {
         configuration.pathLengthWeight = pathLengthWeight
         configuration.emaHalfLifeImages = emaHalfLife
         configuration.seed = options.seed
+        // Checked before the run folder is created, so that a wrong path leaves nothing behind.
+        let initialCheckpoint = try initFrom.map { try RunDirectory.checkpointFile(at: URL(fileURLWithPath: $0)) }
         let directory = try RunDirectory(URL(fileURLWithPath: options.out), resume: options.resume)
         let (size, batch, seed) = (options.resolution, batchSize, options.seed)
         let trainer = try GANTraining.run(
             architecture: architecture, configuration: configuration, schedule: options.schedule(steps: steps),
             directory: directory, resume: options.resume,
+            initializeFrom: initialCheckpoint,
             makeSource: {
                 try ImageTrainingBatches(source: source, resolution: size, channels: channels, batchSize: batch,
                                          range: -1...1, seed: seed)

@@ -106,6 +106,67 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertThrowsError(try RunDirectory(directory.appendingPathComponent("empty"), resume: true))
     }
 
+    func testFineTuningContinuesAnotherRunUnderNewSettings() throws {
+        let first = TrainingSchedule(totalSteps: 3, checkpointInterval: 3, sampleInterval: nil, logInterval: 1,
+                                     progressInterval: 1000)
+        let base = try RunDirectory(directory.appendingPathComponent("base"), resume: false)
+        let original = try GANTraining.run(architecture: Self.architecture, configuration: Self.configuration,
+                                           schedule: first, directory: base, resume: false,
+                                           makeSource: { Source() }, progressOutput: { _ in })
+        var tuning = Self.configuration
+        tuning.learningRate = 0.0005
+        tuning.r1Gamma = 0.05
+        tuning.emaHalfLifeImages = 40
+        // The trainer built from the checkpoint holds its networks, average, moments and step.
+        let continued = try GANTrainer(continuing: Checkpoint(contentsOf: base.latestCheckpointURL), with: tuning)
+        XCTAssertEqual(continued.step, 3)
+        XCTAssertEqual(continued.configuration, tuning)
+        XCTAssertEqual(continued.generatorOptimizer.learningRate, 0.0005 * 2 / 3, accuracy: 1e-9,
+                       "lazy path-length regularisation scales the new rate")
+        for (key, value) in original.averageGenerator.stateDictionary() {
+            XCTAssertEqual(continued.averageGenerator.stateDictionary()[key]?.scalars, value.scalars, key)
+        }
+        let moments = original.discriminatorOptimizer.stateDictionary()
+        XCTAssertGreaterThan(moments.count, 3)
+        for (key, value) in moments {
+            XCTAssertEqual(continued.discriminatorOptimizer.stateDictionary()[key]?.scalars, value.scalars, key)
+        }
+
+        let second = TrainingSchedule(totalSteps: 5, checkpointInterval: 5, sampleInterval: nil, logInterval: 1,
+                                      progressInterval: 1000)
+        let tunedRun = try RunDirectory(directory.appendingPathComponent("tuned"), resume: false)
+        let tuned = try GANTraining.run(architecture: Self.architecture, configuration: tuning, schedule: second,
+                                        directory: tunedRun, resume: false, initializeFrom: base.latestCheckpointURL,
+                                        makeSource: { Source() }, progressOutput: { _ in })
+        XCTAssertEqual(tuned.step, 5, "the step count continues from the base run")
+        let log = try String(contentsOf: tunedRun.logURL, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(log.count, 3, "a header and steps 4 and 5: \(log)")
+        let stored = try String(contentsOf: tunedRun.configurationURL, encoding: .utf8)
+        XCTAssertTrue(stored.contains("initializedFrom") && stored.contains("0.0005"), stored)
+        // The fine-tuned run resumes under its own settings, like any other run.
+        let longer = TrainingSchedule(totalSteps: 6, checkpointInterval: 6, sampleInterval: nil, logInterval: 1,
+                                      progressInterval: 1000)
+        let resumed = try GANTraining.run(architecture: Self.architecture, configuration: tuning, schedule: longer,
+                                          directory: try RunDirectory(tunedRun.url, resume: true), resume: true,
+                                          makeSource: { Source() }, progressOutput: { _ in })
+        XCTAssertEqual(resumed.step, 6)
+
+        // Another architecture or another batch size cannot start from it.
+        var wider = Self.architecture
+        wider.generator.channels = ChannelSchedule(base: 64, maximum: 32)
+        XCTAssertThrowsError(try GANTraining.run(architecture: wider, configuration: tuning, schedule: second,
+                                                 directory: try RunDirectory(directory.appendingPathComponent("bad"), resume: false),
+                                                 resume: false, initializeFrom: base.latestCheckpointURL,
+                                                 makeSource: { Source() }, progressOutput: { _ in })) { error in
+            guard case .incompatibleCheckpoint? = error as? TrainingRunError else { return XCTFail("\(error)") }
+        }
+        var otherBatch = tuning
+        otherBatch.batchSize = 8
+        XCTAssertThrowsError(try GANTrainer(continuing: Checkpoint(contentsOf: base.latestCheckpointURL), with: otherBatch)) { error in
+            XCTAssertTrue(String(describing: error).contains("batch size"), "\(error)")
+        }
+    }
+
     func testProgressLineShowsRateAndETA() {
         var lines: [String] = []
         var progress = ProgressReporter(totalSteps: 10, interval: 0, output: { lines.append($0) })

@@ -59,12 +59,22 @@ extension GANTrainer {
 
     /// A trainer continuing the run saved in `checkpoint`.
     public convenience init(resumingFrom checkpoint: Checkpoint) throws {
-        guard checkpoint.kind == Self.checkpointKind else {
-            throw CheckpointError.invalidAttribute(path: checkpoint.sourcePath ?? "(in memory)", name: "kind",
-                                                   reason: "expected \(Self.checkpointKind), found \(checkpoint.kind)")
+        try self.init(continuing: checkpoint, with: Self.storedConfiguration(of: checkpoint).training)
+    }
+
+    /// A trainer that continues the networks, moving average, optimiser moments, step, path-length
+    /// mean and random stream of `checkpoint` under another training configuration: fine-tuning
+    /// with a lower learning rate, another R1 weight or a longer moving average, say. The
+    /// architecture is the checkpoint's; the batch size may not change (the step count and the
+    /// data stream's position stay tied to it).
+    public convenience init(continuing checkpoint: Checkpoint, with configuration: GANTrainingConfiguration) throws {
+        let stored = try Self.storedConfiguration(of: checkpoint)
+        guard stored.training.batchSize == configuration.batchSize else {
+            throw CheckpointError.invalidConfig(
+                reason: "\(checkpoint.sourcePath ?? "the checkpoint") was trained with batches of \(stored.training.batchSize), "
+                    + "not \(configuration.batchSize): the batch size cannot change when continuing a run")
         }
-        let stored = try checkpoint.decodeConfig(StoredConfiguration.self)
-        self.init(architecture: stored.architecture, configuration: stored.training)
+        self.init(architecture: stored.architecture, configuration: configuration)
         try generator.loadStateDictionary(checkpoint.tensors(under: "generator"))
         try discriminator.loadStateDictionary(checkpoint.tensors(under: "discriminator"))
         try averageGenerator.loadStateDictionary(checkpoint.tensors(under: "ema"))
@@ -77,6 +87,14 @@ extension GANTrainer {
         random = try checkpoint.randomState(under: "training.random")
         self.pathLengthMean = Float(pathLengthMean)
     }
+
+    private static func storedConfiguration(of checkpoint: Checkpoint) throws -> StoredConfiguration {
+        guard checkpoint.kind == Self.checkpointKind else {
+            throw CheckpointError.invalidAttribute(path: checkpoint.sourcePath ?? "(in memory)", name: "kind",
+                                                   reason: "expected \(Self.checkpointKind), found \(checkpoint.kind)")
+        }
+        return try checkpoint.decodeConfig(StoredConfiguration.self)
+    }
 }
 
 /// Running a GAN training in a run folder, with logs, samples, checkpoints and resumption.
@@ -88,6 +106,8 @@ public enum GANTraining {
     /// Trains until `schedule.totalSteps`, resuming from the run's checkpoint when `resume`.
     ///
     /// - Parameters:
+    ///   - initializeFrom: a training checkpoint of another run to start this new run from
+    ///     (fine-tuning under `configuration`); its step count carries on.
     ///   - makeSource: creates the real-batch source from the beginning; on resume the batches
     ///     already used are skipped, so the run sees the same data as an uninterrupted one.
     ///   - writeSamples: writes a grid of `[N, C, R, R]` images in [−1, 1] to a URL (the caller
@@ -96,7 +116,7 @@ public enum GANTraining {
     @discardableResult
     public static func run(
         architecture: GANArchitecture, configuration: GANTrainingConfiguration, schedule: TrainingSchedule,
-        directory: RunDirectory, resume: Bool, makeSource: () throws -> any TrainingBatchSource,
+        directory: RunDirectory, resume: Bool, initializeFrom: URL? = nil, makeSource: () throws -> any TrainingBatchSource,
         writeSamples: ((Tensor, URL) throws -> Void)? = nil, progressOutput: ((String) -> Void)? = nil
     ) throws -> GANTrainer {
         let trainer: GANTrainer
@@ -107,8 +127,20 @@ public enum GANTraining {
                     path: directory.latestCheckpointURL.path, reason: "its architecture or training settings differ from these")
             }
         } else {
-            trainer = GANTrainer(architecture: architecture, configuration: configuration)
-            try directory.writeConfiguration(GANTrainer.StoredConfiguration(architecture: architecture, training: configuration))
+            if let initializeFrom {
+                trainer = try GANTrainer(continuing: Checkpoint(contentsOf: initializeFrom), with: configuration)
+                guard trainer.architecture == architecture else {
+                    throw TrainingRunError.incompatibleCheckpoint(
+                        path: initializeFrom.path, reason: "its architecture differs from this run's")
+                }
+            } else {
+                trainer = GANTrainer(architecture: architecture, configuration: configuration)
+            }
+            struct Stored: Encodable {
+                var architecture: GANArchitecture; var training: GANTrainingConfiguration; var initializedFrom: String?
+            }
+            try directory.writeConfiguration(Stored(architecture: architecture, training: configuration,
+                                                    initializedFrom: initializeFrom?.path))
         }
         var source = try makeSource()
         try source.skipBatches(trainer.step)
