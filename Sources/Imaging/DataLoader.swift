@@ -40,21 +40,27 @@ public final class DataLoader: ImageBatchSource, Sequence {
     ///   - preprocessing: applied to every image (channels, resize, crop, pad).
     ///   - onCorruptImage: `.fail` (throw, the default) or `.skip` (warn and leave out).
     ///   - prefetch: finished batches that may wait in the queue (at least 1).
+    ///   - skippingBatches: planned batches to pass over without reading their images, as a
+    ///     resumed training run does: the first batch returned is the one an uninterrupted
+    ///     loader would return after that many (unless `onCorruptImage: .skip` dropped whole
+    ///     batches among them, which a reading loader would not have counted).
     ///   - warnings: receives `skippedCorruptImage` warnings, on the loader's thread.
-    /// - Throws: `ImagingError.invalidArgument` for an empty data set, a batch size below 1, or
-    ///   `dropLast` with fewer images than one batch.
+    /// - Throws: `ImagingError.invalidArgument` for an empty data set, a batch size below 1, a
+    ///   negative skip, or `dropLast` with fewer images than one batch.
     public init(_ dataset: some ImageDataset, batchSize: Int, order: BatchOrder = .sequential, epochs: Int? = 1,
                 dropLast: Bool = false, preprocessing: Preprocessing = Preprocessing(),
-                onCorruptImage: CorruptImagePolicy = .fail, prefetch: Int = 4,
+                onCorruptImage: CorruptImagePolicy = .fail, prefetch: Int = 4, skippingBatches: Int = 0,
                 warnings: @escaping ImagingWarningHandler = ImagingWarning.printToStandardError) throws(ImagingError) {
         guard batchSize >= 1 else { throw .invalidArgument("batch size \(batchSize) must be at least 1") }
         guard dataset.count > 0 else { throw .invalidArgument("the data set holds no images") }
         guard epochs.map({ $0 >= 0 }) ?? true else { throw .invalidArgument("epochs must not be negative") }
         guard prefetch >= 1 else { throw .invalidArgument("prefetch \(prefetch) must be at least 1") }
-        let plan = BatchPlan(count: dataset.count, batchSize: batchSize, dropLast: dropLast, epochs: epochs, order: order)
+        guard skippingBatches >= 0 else { throw .invalidArgument("cannot skip \(skippingBatches) batches") }
+        var plan = BatchPlan(count: dataset.count, batchSize: batchSize, dropLast: dropLast, epochs: epochs, order: order)
         guard plan.batchesPerEpoch > 0 else {
             throw .invalidArgument("dropLast with \(dataset.count) images and batches of \(batchSize) leaves no batch")
         }
+        for _ in 0..<skippingBatches where plan.next() == nil { break }
         self.batchSize = batchSize
         batchesPerEpoch = plan.batchesPerEpoch
         queue = BatchQueue(capacity: prefetch)

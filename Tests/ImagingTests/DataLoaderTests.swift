@@ -90,6 +90,29 @@ final class DataLoaderTests: XCTestCase {
         XCTAssertThrowsError(try DataLoader(dataset, batchSize: 0))
     }
 
+    /// A resumed run starts its loader past the batches it trained on, without reading them.
+    func testSkippingBatchesContinuesTheSameStreamWithoutReadingThem() throws {
+        let counter = ReadCounter()
+        let dataset = JitteryDataset(base: try fixtureDataset(), reads: counter)
+        let whole = try DataLoader(try fixtureDataset(), batchSize: 30, order: .shuffled(SeededGenerator(seed: 4)),
+                                   epochs: nil, dropLast: true)
+        var expected: [ImageBatch] = []
+        for result in whole.prefix(9) { expected.append(try result.get()) }
+        // 7 batches skipped: across two epoch boundaries of 3 batches each.
+        let resumed = try DataLoader(dataset, batchSize: 30, order: .shuffled(SeededGenerator(seed: 4)), epochs: nil,
+                                     dropLast: true, prefetch: 1, skippingBatches: 7)
+        for reference in expected[7...] {
+            let batch = try XCTUnwrap(resumed.nextBatch())
+            XCTAssertEqual(batch.indices, reference.indices)
+            XCTAssertEqual(batch.epoch, reference.epoch)
+            XCTAssertEqual(batch.images.scalars, reference.images.scalars)
+        }
+        XCTAssertLessThanOrEqual(counter.value, 5 * 30, "only the batches after the skipped ones were read")
+        // Skipping past the end of a finite stream leaves nothing; a negative skip is refused.
+        XCTAssertNil(try DataLoader(try fixtureDataset(), batchSize: 50, skippingBatches: 5).nextBatch())
+        XCTAssertThrowsError(try DataLoader(try fixtureDataset(), batchSize: 50, skippingBatches: -1))
+    }
+
     /// The loader reads ahead by at most `prefetch` batches and stops when dropped.
     func testReadAheadIsBoundedAndStopsWhenDropped() throws {
         let counter = ReadCounter()

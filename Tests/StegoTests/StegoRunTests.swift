@@ -123,6 +123,24 @@ final class StegoRunTests: XCTestCase {
         }
     }
 
+    func testTrainingBatchesSkipToTheSameStreamPosition() throws {
+        let folder = directory.appendingPathComponent("skip")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var random = SeededGenerator(seed: 6)
+        for i in 0..<5 {
+            try PNG.write(Tensor.uniform([1, 32, 32], using: &random), to: folder.appendingPathComponent("img\(i).png"))
+        }
+        func batches() throws -> ImageTrainingBatches {
+            try ImageTrainingBatches(source: .folder(folder), resolution: 32, channels: 1, batchSize: 2, range: -1...1, seed: 8)
+        }
+        var read = try batches(), skipped = try batches()
+        for _ in 0..<5 { _ = try read.nextBatch() }
+        _ = try skipped.nextBatch()
+        try skipped.skipBatches(3)   // 2 batches per epoch (the fifth image is dropped): crosses epochs
+        _ = try skipped.nextBatch()
+        for _ in 0..<3 { XCTAssertEqual(try skipped.nextBatch().scalars, try read.nextBatch().scalars) }
+    }
+
     func testEmbeddingStreamsImagesAndRecords() throws {
         // A small folder of gray PNGs of another size: preprocessing brings them to 32×32.
         let folder = directory.appendingPathComponent("in")
