@@ -86,6 +86,7 @@ struct GANTrain: ParsableCommand {
         configuration.seed = options.seed
         // Checked before the run folder is created, so that a wrong path leaves nothing behind.
         let initialCheckpoint = try initFrom.map { try RunDirectory.checkpointFile(at: URL(fileURLWithPath: $0)) }
+        TrainingInterruption.installSignalHandlers()   // Ctrl-C or kill: checkpoint, then stop
         let directory = try RunDirectory(URL(fileURLWithPath: options.out), resume: options.resume)
         let (size, batch, seed) = (options.resolution, batchSize, options.seed)
         let trainer = try GANTraining.run(

@@ -79,6 +79,7 @@ struct StegoTrain: ParsableCommand {
         configuration.seed = options.seed
         configuration.l2Schedule = fixedSchedule ? .fixed(maximum: l2Max) : .accuracyGated(maximum: l2Max)
         configuration.immunization = immunize
+        TrainingInterruption.installSignalHandlers()   // Ctrl-C or kill: checkpoint, then stop
         let directory = try RunDirectory(URL(fileURLWithPath: options.out), resume: options.resume)
         let (size, seed, batch) = (options.resolution, options.seed, batchSize)
         let trainer = try StegoTraining.run(

@@ -91,6 +91,38 @@ final class TrainingRunTests: XCTestCase {
                        reference.generatorOptimizer.stateDictionary()["step"]?.scalar)
     }
 
+    func testAStopRequestCheckpointsTheStepsDoneAndTheRunResumesFromThere() throws {
+        let schedule = TrainingSchedule(totalSteps: 8, checkpointInterval: 100, sampleInterval: nil, logInterval: 1,
+                                        progressInterval: 1000)
+        let whole = try RunDirectory(directory.appendingPathComponent("whole"), resume: false)
+        try GANTraining.run(architecture: Self.architecture, configuration: Self.configuration, schedule: schedule,
+                            directory: whole, resume: false, makeSource: { Source() }, progressOutput: { _ in })
+        // A stop is requested while step 5 (index 4) takes its batch.
+        struct Stopping: TrainingBatchSource {
+            var inner = Source()
+            mutating func nextBatch() throws -> Tensor {
+                if inner.index == 4 { TrainingInterruption.request() }
+                return try inner.nextBatch()
+            }
+        }
+        defer { TrainingInterruption.reset() }
+        let stopped = try RunDirectory(directory.appendingPathComponent("stopped"), resume: false)
+        XCTAssertThrowsError(try GANTraining.run(architecture: Self.architecture, configuration: Self.configuration,
+                                                 schedule: schedule, directory: stopped, resume: false,
+                                                 makeSource: { Stopping() }, progressOutput: { _ in })) { error in
+            XCTAssertEqual(error as? TrainingRunError, .interrupted(step: 5, signal: TrainingInterruption.requestedByCode))
+        }
+        TrainingInterruption.reset()
+        let checkpoint = try Checkpoint(contentsOf: stopped.latestCheckpointURL)
+        XCTAssertEqual(checkpoint.integers["training.step"], 5, "checkpointed after the step under way, not at 100")
+        let resumed = try GANTraining.run(architecture: Self.architecture, configuration: Self.configuration,
+                                          schedule: schedule, directory: try RunDirectory(stopped.url, resume: true),
+                                          resume: true, makeSource: { Source() }, progressOutput: { _ in })
+        XCTAssertEqual(resumed.step, 8)
+        XCTAssertEqual(try String(contentsOf: stopped.logURL, encoding: .utf8),
+                       try String(contentsOf: whole.logURL, encoding: .utf8), "the same loss curve as without the stop")
+    }
+
     func testResumingWithDifferentSettingsIsRefused() throws {
         let schedule = TrainingSchedule(totalSteps: 1, checkpointInterval: 1, sampleInterval: nil, progressInterval: 1000)
         let run = try RunDirectory(directory.appendingPathComponent("run"), resume: false)

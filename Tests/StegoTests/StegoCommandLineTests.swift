@@ -73,6 +73,40 @@ final class StegoCommandLineTests: XCTestCase {
         XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1, missing.stderr)
     }
 
+    /// `kill` (SIGTERM) of a training: it checkpoints the steps done, says so in one line, exits
+    /// with 128 + 15, and `--resume` continues from that step, not from the last scheduled checkpoint.
+    func testTrainingStoppedBySignalCheckpointsAndResumes() throws {
+        let images = directory.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        var generator = SeededGenerator(seed: 12)
+        for i in 0..<8 {
+            try PNG.write(Tensor.uniform([1, 8, 8], using: &generator), to: images.appendingPathComponent("i\(i).png"))
+        }
+        let common = ["gan", "train", "--data", images.path, "--resolution", "8", "--channels", "1", "--channel-base", "32",
+                      "--channel-max", "8", "--latent-dimension", "8", "--mapping-depth", "1", "--batch-size", "4",
+                      "--checkpoint-every", "1000000", "--sample-every", "1000000", "--out", path("run")]
+        let (process, _, stderrURL) = try runner.start(common + ["--steps", "1000000"], name: "killed")
+        let log = directory.appendingPathComponent("run/log.csv")
+        let deadline = Date().addingTimeInterval(60)
+        while process.isRunning, Date() < deadline,
+              ((try? String(contentsOf: log, encoding: .utf8))?.split(separator: "\n").count ?? 0) < 3 {
+            usleep(20_000)
+        }
+        XCTAssertTrue(process.isRunning, "the training ran until it was stopped")
+        process.terminate()   // SIGTERM
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 128 + 15)
+        let message = try String(contentsOf: stderrURL, encoding: .utf8)
+        XCTAssertTrue(message.contains("stopped by signal 15 after step") && message.contains("--resume"), message)
+        let stepText = try XCTUnwrap(message.components(separatedBy: "after step ").last?.prefix { $0.isNumber })
+        let step = try XCTUnwrap(Int(stepText))
+        XCTAssertGreaterThanOrEqual(step, 11, "the log had two rows of 10 steps")
+        // The checkpoint holds exactly those steps: resuming to one more step trains one step.
+        let resumed = try runner.run(common + ["--steps", String(step + 1), "--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stdout.contains("trained \(step + 1) steps"), resumed.stdout)
+    }
+
     func testImportTorchWritesADecoderFileAndRejectsBadKinds() throws {
         let fixture = try XCTUnwrap(Bundle.module.url(forResource: "official_decoder_r32_c1_l100", withExtension: "h5",
                                                       subdirectory: "Fixtures"))

@@ -67,6 +67,9 @@ public enum TrainingRunError: Error, Equatable, CustomStringConvertible {
     case unwritable(path: String, reason: String)
     case corruptLog(path: String, reason: String)
     case incompatibleCheckpoint(path: String, reason: String)
+    /// A stop was requested (`TrainingInterruption`); a checkpoint after `step` steps was written.
+    /// `signal` is the signal's number, or `TrainingInterruption.requestedByCode`.
+    case interrupted(step: Int, signal: Int32)
 
     public var description: String {
         switch self {
@@ -75,6 +78,9 @@ public enum TrainingRunError: Error, Equatable, CustomStringConvertible {
         case let .unwritable(path, reason): "cannot write \(path): \(reason)"
         case let .corruptLog(path, reason): "\(path) is not a training log: \(reason)"
         case let .incompatibleCheckpoint(path, reason): "\(path) cannot be resumed here: \(reason)"
+        case let .interrupted(step, signal):
+            "stopped \(signal > 0 ? "by signal \(signal)" : "on request") after step \(step); "
+                + "its checkpoint is written: continue with --resume"
         }
     }
 }

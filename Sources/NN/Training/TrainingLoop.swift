@@ -25,6 +25,8 @@ public struct TrainingSchedule: Codable, Hashable, Sendable {
 
 /// Runs steps `startStep..<schedule.totalSteps`: after each, logs (every `logInterval`), reports
 /// progress, writes samples and checkpoints on schedule, and always checkpoints at the end.
+/// When a stop is requested (`TrainingInterruption`, e.g. Ctrl-C), it checkpoints after the
+/// step under way and throws `TrainingRunError.interrupted`.
 ///
 /// - Parameters:
 ///   - step: performs step number `s` and returns its metrics (the log's columns).
@@ -44,6 +46,8 @@ public func runTrainingLoop(
         if let interval = schedule.sampleInterval, let samples, done % interval == 0 || done == schedule.totalSteps {
             try samples(done)
         }
-        if done % schedule.checkpointInterval == 0 || done == schedule.totalSteps { try checkpoint(done) }
+        let stop = TrainingInterruption.requestingSignal   // read once: a signal may come at any time
+        if done % schedule.checkpointInterval == 0 || done == schedule.totalSteps || stop != nil { try checkpoint(done) }
+        if let stop, done < schedule.totalSteps { throw TrainingRunError.interrupted(step: done, signal: stop) }
     }
 }
