@@ -117,13 +117,16 @@ struct GANGenerate: ParsableCommand {
     @Option(help: "Output folder.")
     var out: String
 
+    @Option(help: "Per-pixel noise of the synthesis layers: random (fresh maps drawn from the seed, as in training), const (the generator's stored maps, StyleGAN2's sampling default) or none.")
+    var noiseMode: NoiseMode = .random
+
     func run() throws {
         let seedList = try parseSeeds(seeds)
         let generator = try GeneratorFile.load(from: URL(fileURLWithPath: runPath))
         let output = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         for seed in seedList {
-            let image = ((generator.image(seed: seed) + 1) / 2).clamped(to: 0...1)
+            let image = ((generator.image(seed: seed, noise: noiseMode) + 1) / 2).clamped(to: 0...1)
             try PNG.write(image, to: output.appendingPathComponent(String(format: "seed%04d.png", seed)))
         }
         print("wrote \(seedList.count) images to \(output.path)")
@@ -165,3 +168,5 @@ func parseSeeds(_ text: String) throws -> [UInt64] {
     guard !seeds.isEmpty else { throw ValidationError("--seeds is empty") }
     return seeds
 }
+
+extension NoiseMode: ExpressibleByArgument {}

@@ -43,6 +43,25 @@ final class GeneratorFileTests: XCTestCase {
         XCTAssertLessThan(fileSize * 2, checkpointSize, "the generator alone is a fraction of the training checkpoint")
     }
 
+    func testNoiseModesDrawStoreOrDropThePerPixelNoise() throws {
+        var random = SeededGenerator(seed: 3)
+        let generator = StyleGenerator(TrainingRunTests.architecture.generator, generator: &random)
+        // Noise strengths start at zero (StyleGAN2): every mode would give the same image.
+        XCTAssertEqual(generator.image(seed: 2, noise: .random).scalars, generator.image(seed: 2, noise: .none).scalars)
+        let strengths = generator.namedParameters().filter { $0.key.hasSuffix("noiseStrength") }
+        XCTAssertEqual(strengths.count, generator.synthesis.noiseMaps.count)
+        for (_, parameter) in strengths { parameter.value = Tensor([0.5]) }
+        let randomImage = generator.image(seed: 2).scalars, constImage = generator.image(seed: 2, noise: .const).scalars
+        let noNoise = generator.image(seed: 2, noise: .none).scalars
+        XCTAssertEqual(randomImage, generator.image(seed: 2, noise: .random).scalars, "a seed gives the same image")
+        XCTAssertNotEqual(randomImage, constImage)
+        XCTAssertNotEqual(constImage, noNoise)
+        XCTAssertNotEqual(randomImage, noNoise)
+        // The stored maps are the same for every seed: zeroing them makes const and none agree.
+        for map in generator.synthesis.noiseMaps { map.value = map.value * 0 }
+        XCTAssertEqual(generator.image(seed: 2, noise: .const).scalars, noNoise)
+    }
+
     func testWrongKindTruncatedAndEmptyFolderAreTypedErrorsNamingTheFile() throws {
         let other = directory.appendingPathComponent("other.h5")
         try Checkpoint(kind: "stego-encoder").write(to: other)

@@ -66,13 +66,29 @@ public final class StyleGenerator: Module {
     }
 }
 
+/// Where the per-pixel noise of the synthesis layers comes from when sampling (StyleGAN2's
+/// `--noise-mode`).
+public enum NoiseMode: String, CaseIterable, Codable, Sendable {
+    /// Fresh N(0, 1) maps for every image (as in training).
+    case random
+    /// The maps stored with the generator, the same for every image (StyleGAN2's sampling default).
+    case const
+    /// No noise.
+    case none
+}
+
 extension StyleGenerator {
-    /// The image of one seed, `[C, R, R]` in roughly [−1, 1]: the latent and then every noise
-    /// map are drawn from `SeededGenerator(seed:)`, so a seed always gives the same image.
-    public func image(seed: UInt64) -> Tensor {
+    /// The image of one seed, `[C, R, R]` in roughly [−1, 1]: the latent and then (with
+    /// `.random` noise) every noise map are drawn from `SeededGenerator(seed:)`, so a seed always
+    /// gives the same image.
+    public func image(seed: UInt64, noise mode: NoiseMode = .random) -> Tensor {
         var random = SeededGenerator(seed: seed)
         let z = sampleLatents(1, generator: &random)
-        let noise = synthesis.randomNoise(batchSize: 1, generator: &random)
+        let noise = switch mode {
+        case .random: synthesis.randomNoise(batchSize: 1, generator: &random)
+        case .const: synthesis.fixedNoise(batchSize: 1)
+        case .none: synthesis.fixedNoise(batchSize: 1).map { $0 * 0 }
+        }
         let image = withoutGradients { self(z, noise: noise) }
         return image.reshaped(to: Array(image.shape.dropFirst()))
     }
