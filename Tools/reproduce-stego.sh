@@ -4,9 +4,13 @@
 # (training from its last checkpoint, finished stages skipped).
 #
 #   Tools/reproduce-stego.sh [stage...]
-#   stages: encoder embed gan-fp gan-clean evaluate (default: these five); grids, which decodes the
-#   fingerprinted GAN's sample grids (results/grid-accuracy.csv); and ship, which copies the
-#   trained encoder, decoder and fingerprinted GAN into Models/ (as they were shipped).
+#   stages: encoder embed gan-fp gan-clean evaluate (default: these five); gan-tune, which
+#   continues the fingerprinted GAN in a run of its own under a weaker R1 (γ TUNE_GAMMA, 0.01;
+#   `gan train --init-from`); grids, which decodes the fingerprinted GAN's sample grids
+#   (results/grid-accuracy.csv); and ship, which copies the trained encoder, decoder and
+#   fingerprinted GAN into Models/ (as they were shipped).
+#   evaluate, grids and ship read the fingerprinted GAN from FP_RUN (default RUNS/gan-fingerprinted;
+#   RUNS/gan-fingerprinted-tuned for the tuned one).
 #
 # Environment: RUNS (default runs/stego-repro), GFP (default: the release build), STEGO_STEPS
 # (12000, the shipped encoder's length), GAN_STEPS (10000), FINGERPRINT (the 100 bits embedded;
@@ -24,6 +28,8 @@ gfp=${GFP:-$(swift build -c release --show-bin-path)/gfp}
 runs=${RUNS:-runs/stego-repro}
 stego_steps=${STEGO_STEPS:-12000}
 gan_steps=${GAN_STEPS:-10000}
+tune_gamma=${TUNE_GAMMA:-0.01}
+fp_run=${FP_RUN:-$runs/gan-fingerprinted}
 fingerprint=${FINGERPRINT:-1001000010111101000000110101111000101101101000001100000010101010101100101111101010010101010100001100}
 # The GAN of the reproduction: StyleGAN2-type, 64 channels at every resolution 4..32, batch 32.
 gan_options=(--resolution 32 --channels 1 --channel-base 512 --channel-max 64 --batch-size 32
@@ -65,6 +71,14 @@ for stage in "${stages[@]}"; do
     "$gfp" gan train --data "$runs/embedded-train/images" "${gan_options[@]}" --steps "$gan_steps" \
       --out "$runs/gan-fingerprinted" $(resume_flag "$runs/gan-fingerprinted")
     ;;
+  gan-tune)
+    # The fingerprinted GAN continued from its last checkpoint with a weaker R1 penalty (a new run:
+    # --resume refuses changed settings); GAN_STEPS counts from step 0, as in gan-fp.
+    tuned="$runs/gan-fingerprinted-tuned"
+    start=(--init-from "$runs/gan-fingerprinted"); [ -f "$tuned/checkpoints/latest.h5" ] && start=(--resume)
+    "$gfp" gan train --data "$runs/embedded-train/images" "${gan_options[@]}" --gamma "$tune_gamma" \
+      --steps "$gan_steps" --out "$tuned" "${start[@]}"
+    ;;
   gan-clean)
     "$gfp" gan train --data fashion-mnist "${gan_options[@]}" --steps "$gan_steps" \
       --out "$runs/gan-clean" $(resume_flag "$runs/gan-clean")
@@ -74,9 +88,10 @@ for stage in "${stages[@]}"; do
     # The clean GAN is measured when its run is here (a later session may continue the
     # fingerprinted one alone: the clean control's figures do not change with it).
     gans=(fingerprinted); [ -e "$runs/gan-clean" ] && gans+=(clean) || echo "no $runs/gan-clean: the clean GAN is not measured" >&2
+    run_of() { [ "$1" = fingerprinted ] && echo "$fp_run" || echo "$runs/gan-$1"; }
     for gan in "${gans[@]}"; do
       rm -rf "$runs/generated-$gan"
-      "$gfp" gan generate --run "$runs/gan-$gan" --seeds 0-999 --out "$runs/generated-$gan" > /dev/null
+      "$gfp" gan generate --run "$(run_of "$gan")" --seeds 0-999 --out "$runs/generated-$gan" > /dev/null
       "$gfp" stego detect --decoder "$dec" --expected "$fingerprint" --json "$runs/generated-$gan" \
         > "$res/detect-generated-$gan.json" || true   # exit 1 = no match, expected for the clean GAN
     done
@@ -84,13 +99,13 @@ for stage in "${stages[@]}"; do
     rm -rf "$runs/real-test"
     "$gfp" data import-fashion-mnist --split test --pad-to 32 --max-images 1000 "$runs/real-test" > /dev/null
     "$gfp" stego detect --decoder "$dec" --expected "$fingerprint" --json "$runs/real-test" > "$res/detect-real.json" || true
-    "$gfp" stego robustness --decoder "$dec" --expected "$fingerprint" --generator "$runs/gan-fingerprinted" \
+    "$gfp" stego robustness --decoder "$dec" --expected "$fingerprint" --generator "$fp_run" \
       --images 1000 --out "$res/robustness" > "$res/robustness.txt"
     # Fréchet distances with 10,000 images on each side (the estimate's bias grows as 1/N: compare
     # equal sizes only), against the 10,000 real test images.
     for gan in "${gans[@]}"; do
       rm -rf "$runs/fd-generated-$gan"
-      "$gfp" gan generate --run "$runs/gan-$gan" --seeds 0-9999 --out "$runs/fd-generated-$gan" > /dev/null
+      "$gfp" gan generate --run "$(run_of "$gan")" --seeds 0-9999 --out "$runs/fd-generated-$gan" > /dev/null
       "$gfp" metrics fd --classifier Models/fashion-mnist-classifier/classifier.h5 "$runs/fd-generated-$gan" \
         fashion-mnist:test > "$res/fd-$gan.json"
     done
@@ -102,7 +117,7 @@ for stage in "${stages[@]}"; do
     # The fingerprint in the sample grids the fingerprinted GAN wrote every 1000 steps (64 images
     # of fixed latents each): the run's only per-step record once its checkpoint has moved on.
     rm -rf "$runs/grid-cells"
-    python3 Tools/split_sample_grids.py "$runs/gan-fingerprinted/samples" "$runs/grid-cells" > /dev/null
+    python3 Tools/split_sample_grids.py "$fp_run/samples" "$runs/grid-cells" > /dev/null
     echo "step,mean_bit_accuracy,majority_vote_bits_right" > "$runs/results/grid-accuracy.csv"
     for cells in "$runs"/grid-cells/step*; do
       "$gfp" stego detect --decoder "$runs/encoder/decoder.h5" --expected "$fingerprint" --json "$cells" \
@@ -116,8 +131,8 @@ print(int(sys.argv[1][-7:]), round(s['meanBitAccuracy'], 4), sum(a == b for a, b
     mkdir -p Models/stego-fashion-mnist-32 Models/stego-gan-fashion-mnist-32
     cp "$runs/encoder/encoder.h5" "$runs/encoder/decoder.h5" Models/stego-fashion-mnist-32/
     echo "$fingerprint" > Models/stego-fashion-mnist-32/fingerprint.txt
-    "$gfp" gan export --run "$runs/gan-fingerprinted" --out Models/stego-gan-fashion-mnist-32/generator.h5
+    "$gfp" gan export --run "$fp_run" --out Models/stego-gan-fashion-mnist-32/generator.h5
     ;;
-  *) echo "unknown stage $stage (encoder embed gan-fp gan-clean evaluate grids ship)" >&2; exit 64 ;;
+  *) echo "unknown stage $stage (encoder embed gan-fp gan-tune gan-clean evaluate grids ship)" >&2; exit 64 ;;
   esac
 done
