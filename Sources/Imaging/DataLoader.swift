@@ -60,7 +60,9 @@ public final class DataLoader: ImageBatchSource, Sequence {
         guard plan.batchesPerEpoch > 0 else {
             throw .invalidArgument("dropLast with \(dataset.count) images and batches of \(batchSize) leaves no batch")
         }
-        for _ in 0..<skippingBatches where plan.next() == nil { break }
+        for _ in 0..<skippingBatches {
+            guard plan.next() != nil else { break }   // a finite stream can end among them
+        }
         self.batchSize = batchSize
         batchesPerEpoch = plan.batchesPerEpoch
         queue = BatchQueue(capacity: prefetch)
