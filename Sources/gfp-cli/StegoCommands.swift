@@ -79,13 +79,15 @@ struct StegoTrain: ParsableCommand {
         configuration.seed = options.seed
         configuration.l2Schedule = fixedSchedule ? .fixed(maximum: l2Max) : .accuracyGated(maximum: l2Max)
         configuration.immunization = immunize
+        // Checked before the run folder is created, so that a wrong path leaves nothing behind.
+        let initialCheckpoint = try initFrom.map { try RunDirectory.checkpointFile(at: URL(fileURLWithPath: $0)) }
         TrainingInterruption.installSignalHandlers()   // Ctrl-C or kill: checkpoint, then stop
         let directory = try RunDirectory(URL(fileURLWithPath: options.out), resume: options.resume)
         let (size, seed, batch) = (options.resolution, options.seed, batchSize)
         let trainer = try StegoTraining.run(
             architecture: architecture, configuration: configuration, schedule: options.schedule(steps: steps),
             directory: directory, resume: options.resume,
-            initializeFrom: try initFrom.map { try RunDirectory.checkpointFile(at: URL(fileURLWithPath: $0)) },
+            initializeFrom: initialCheckpoint,
             makeSource: { try ImageTrainingBatches(source: source, resolution: size, channels: channels, batchSize: batch, seed: seed) })
         print("trained \(trainer.step) steps; encoder and decoder in \(directory.url.path)")
     }
