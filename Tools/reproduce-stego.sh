@@ -31,7 +31,7 @@ gan_steps=${GAN_STEPS:-10000}
 tune_gamma=${TUNE_GAMMA:-0.01}
 fp_run=${FP_RUN:-$runs/gan-fingerprinted}
 fingerprint=${FINGERPRINT:-1001000010111101000000110101111000101101101000001100000010101010101100101111101010010101010100001100}
-# The GAN of the reproduction: StyleGAN2-type, 64 channels at every resolution 4..32, batch 32.
+# The GAN of the reproduction: StyleGAN2-type, 64 channels at 4..16 and 32 at 32 x 32 (base 512, max 64), batch 32.
 gan_options=(--resolution 32 --channels 1 --channel-base 512 --channel-max 64 --batch-size 32
              --checkpoint-every 250 --sample-every 1000)
 stages=("$@")
