@@ -82,7 +82,11 @@ final class GeneratorFileTests: XCTestCase {
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
         XCTAssertThrowsError(try GeneratorFile.load(from: empty)) { error in
             XCTAssertEqual(error as? TrainingRunError,
-                           .nothingToResume(path: empty.appendingPathComponent("checkpoints/latest.h5").path))
+                           .missingCheckpoint(path: empty.appendingPathComponent("checkpoints/latest.h5").path))
+        }
+        let absent = directory.appendingPathComponent("absent.h5")
+        XCTAssertThrowsError(try GeneratorFile.load(from: absent)) { error in
+            XCTAssertEqual(error as? TrainingRunError, .missingCheckpoint(path: absent.path))
         }
     }
 }

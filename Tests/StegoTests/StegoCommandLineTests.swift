@@ -107,6 +107,23 @@ final class StegoCommandLineTests: XCTestCase {
         XCTAssertTrue(resumed.stdout.contains("trained \(step + 1) steps"), resumed.stdout)
     }
 
+    func testInitFromAMissingCheckpointFailsBeforeCreatingTheRunFolder() throws {
+        let emptyRun = directory.appendingPathComponent("empty-run")
+        try FileManager.default.createDirectory(at: emptyRun, withIntermediateDirectories: true)
+        let starts = [(path("absent.h5"), path("absent.h5")),
+                      (emptyRun.path, emptyRun.appendingPathComponent("checkpoints/latest.h5").path)]
+        for command in [["gan", "train", "--steps", "1"], ["stego", "train", "--bits", "8", "--steps", "1"]] {
+            for (start, missing) in starts {
+                let result = try runner.run(command + ["--data", "fashion-mnist", "--resolution", "32",
+                                                       "--init-from", start, "--out", path("run")])
+                XCTAssertEqual(result.status, 2, "\(command) \(start): \(result.stderr)")
+                XCTAssertTrue(result.stderr.contains("no checkpoint at \(missing)"), result.stderr)
+                XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+                XCTAssertFalse(FileManager.default.fileExists(atPath: path("run")), "\(command) \(start) left a run folder")
+            }
+        }
+    }
+
     func testImportTorchWritesADecoderFileAndRejectsBadKinds() throws {
         let fixture = try XCTUnwrap(Bundle.module.url(forResource: "official_decoder_r32_c1_l100", withExtension: "h5",
                                                       subdirectory: "Fixtures"))

@@ -29,14 +29,17 @@ public struct RunDirectory: Sendable {
     }
 
     /// The checkpoint file to read for `url`: the latest checkpoint when `url` is a run folder (or
-    /// a symbolic link to one), otherwise `url` itself.
+    /// a symbolic link to one), otherwise `url` itself. Throws `missingCheckpoint` when that file
+    /// does not exist, so that callers can check a path before they create anything.
     public static func checkpointFile(at url: URL) throws(TrainingRunError) -> URL {
+        let manager = FileManager.default
         guard (try? url.resolvingSymlinksInPath().resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true else {
+            guard manager.fileExists(atPath: url.path) else { throw .missingCheckpoint(path: url.path) }
             return url
         }
         // Only read: a folder given to be read must not gain checkpoints/ and samples/ folders.
         let latest = RunDirectory(readingOnly: url).latestCheckpointURL
-        guard FileManager.default.fileExists(atPath: latest.path) else { throw .nothingToResume(path: latest.path) }
+        guard manager.fileExists(atPath: latest.path) else { throw .missingCheckpoint(path: latest.path) }
         return latest
     }
 
@@ -64,6 +67,8 @@ public struct RunDirectory: Sendable {
 public enum TrainingRunError: Error, Equatable, CustomStringConvertible {
     case runExists(path: String)
     case nothingToResume(path: String)
+    /// A checkpoint to read (a file, or a run folder's latest checkpoint) does not exist.
+    case missingCheckpoint(path: String)
     case unwritable(path: String, reason: String)
     case corruptLog(path: String, reason: String)
     case incompatibleCheckpoint(path: String, reason: String)
@@ -75,6 +80,7 @@ public enum TrainingRunError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .runExists(let path): "\(path) already holds a training run (pass --resume to continue it, or choose another folder)"
         case .nothingToResume(let path): "nothing to resume: \(path) does not exist"
+        case .missingCheckpoint(let path): "no checkpoint at \(path): give a run folder that holds checkpoints/latest.h5, or a checkpoint file"
         case let .unwritable(path, reason): "cannot write \(path): \(reason)"
         case let .corruptLog(path, reason): "\(path) is not a training log: \(reason)"
         case let .incompatibleCheckpoint(path, reason): "\(path) cannot be resumed here: \(reason)"
