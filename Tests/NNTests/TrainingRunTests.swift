@@ -37,6 +37,19 @@ final class TrainingRunTests: XCTestCase {
         }
     }
 
+    /// `GANTraining.run` with the tests' architecture, settings and batches unless others are
+    /// given, and no progress output.
+    @discardableResult
+    func train(_ directory: RunDirectory, _ schedule: TrainingSchedule, resume: Bool = false,
+               architecture: GANArchitecture = TrainingRunTests.architecture,
+               configuration: GANTrainingConfiguration = TrainingRunTests.configuration,
+               initializeFrom: URL? = nil,
+               source: @escaping () -> any TrainingBatchSource = { Source() }) throws -> GANTrainer {
+        try GANTraining.run(architecture: architecture, configuration: configuration, schedule: schedule,
+                            directory: directory, resume: resume, initializeFrom: initializeFrom,
+                            makeSource: source, progressOutput: { _ in })
+    }
+
     func testModuleCheckpointRoundTripGivesIdenticalOutputs() throws {
         var g1 = SeededGenerator(seed: 1), g2 = SeededGenerator(seed: 2)
         let a = StyleGenerator(Self.architecture.generator, generator: &g1)
@@ -66,19 +79,13 @@ final class TrainingRunTests: XCTestCase {
                                         progressInterval: 1000)
         // Uninterrupted.
         let whole = try RunDirectory(directory.appendingPathComponent("whole"), resume: false)
-        let reference = try GANTraining.run(architecture: Self.architecture, configuration: Self.configuration,
-                                            schedule: schedule, directory: whole, resume: false,
-                                            makeSource: { Source() }, progressOutput: { _ in })
+        let reference = try train(whole, schedule)
         // Killed while taking step 4 (after the checkpoint at 3), then resumed.
         let broken = try RunDirectory(directory.appendingPathComponent("broken"), resume: false)
-        XCTAssertThrowsError(try GANTraining.run(architecture: Self.architecture, configuration: Self.configuration,
-                                                 schedule: schedule, directory: broken, resume: false,
-                                                 makeSource: { Source(failAt: 4) }, progressOutput: { _ in }))
+        XCTAssertThrowsError(try train(broken, schedule, source: { Source(failAt: 4) }))
         XCTAssertThrowsError(try RunDirectory(broken.url, resume: false), "a run folder is not reused by accident")
         let resumedDirectory = try RunDirectory(broken.url, resume: true)
-        let resumed = try GANTraining.run(architecture: Self.architecture, configuration: Self.configuration,
-                                          schedule: schedule, directory: resumedDirectory, resume: true,
-                                          makeSource: { Source() }, progressOutput: { _ in })
+        let resumed = try train(resumedDirectory, schedule, resume: true)
         XCTAssertEqual(resumed.step, 6)
         let expectedLog = try String(contentsOf: whole.logURL, encoding: .utf8)
         let actualLog = try String(contentsOf: broken.logURL, encoding: .utf8)
@@ -95,8 +102,7 @@ final class TrainingRunTests: XCTestCase {
         let schedule = TrainingSchedule(totalSteps: 8, checkpointInterval: 100, sampleInterval: nil, logInterval: 1,
                                         progressInterval: 1000)
         let whole = try RunDirectory(directory.appendingPathComponent("whole"), resume: false)
-        try GANTraining.run(architecture: Self.architecture, configuration: Self.configuration, schedule: schedule,
-                            directory: whole, resume: false, makeSource: { Source() }, progressOutput: { _ in })
+        try train(whole, schedule)
         // A stop is requested while step 5 (index 4) takes its batch.
         struct Stopping: TrainingBatchSource {
             var inner = Source()
@@ -107,17 +113,13 @@ final class TrainingRunTests: XCTestCase {
         }
         defer { TrainingInterruption.reset() }
         let stopped = try RunDirectory(directory.appendingPathComponent("stopped"), resume: false)
-        XCTAssertThrowsError(try GANTraining.run(architecture: Self.architecture, configuration: Self.configuration,
-                                                 schedule: schedule, directory: stopped, resume: false,
-                                                 makeSource: { Stopping() }, progressOutput: { _ in })) { error in
+        XCTAssertThrowsError(try train(stopped, schedule, source: { Stopping() })) { error in
             XCTAssertEqual(error as? TrainingRunError, .interrupted(step: 5, signal: TrainingInterruption.requestedByCode))
         }
         TrainingInterruption.reset()
         let checkpoint = try Checkpoint(contentsOf: stopped.latestCheckpointURL)
         XCTAssertEqual(checkpoint.integers["training.step"], 5, "checkpointed after the step under way, not at 100")
-        let resumed = try GANTraining.run(architecture: Self.architecture, configuration: Self.configuration,
-                                          schedule: schedule, directory: try RunDirectory(stopped.url, resume: true),
-                                          resume: true, makeSource: { Source() }, progressOutput: { _ in })
+        let resumed = try train(RunDirectory(stopped.url, resume: true), schedule, resume: true)
         XCTAssertEqual(resumed.step, 8)
         XCTAssertEqual(try String(contentsOf: stopped.logURL, encoding: .utf8),
                        try String(contentsOf: whole.logURL, encoding: .utf8), "the same loss curve as without the stop")
@@ -126,13 +128,10 @@ final class TrainingRunTests: XCTestCase {
     func testResumingWithDifferentSettingsIsRefused() throws {
         let schedule = TrainingSchedule(totalSteps: 1, checkpointInterval: 1, sampleInterval: nil, progressInterval: 1000)
         let run = try RunDirectory(directory.appendingPathComponent("run"), resume: false)
-        try GANTraining.run(architecture: Self.architecture, configuration: Self.configuration, schedule: schedule,
-                            directory: run, resume: false, makeSource: { Source() }, progressOutput: { _ in })
+        try train(run, schedule)
         var other = Self.configuration
         other.learningRate = 0.01
-        XCTAssertThrowsError(try GANTraining.run(architecture: Self.architecture, configuration: other, schedule: schedule,
-                                                 directory: try RunDirectory(run.url, resume: true), resume: true,
-                                                 makeSource: { Source() }, progressOutput: { _ in })) { error in
+        XCTAssertThrowsError(try train(RunDirectory(run.url, resume: true), schedule, resume: true, configuration: other)) { error in
             guard case .incompatibleCheckpoint? = error as? TrainingRunError else { return XCTFail("\(error)") }
         }
         XCTAssertThrowsError(try RunDirectory(directory.appendingPathComponent("empty"), resume: true))
@@ -142,9 +141,7 @@ final class TrainingRunTests: XCTestCase {
         let first = TrainingSchedule(totalSteps: 3, checkpointInterval: 3, sampleInterval: nil, logInterval: 1,
                                      progressInterval: 1000)
         let base = try RunDirectory(directory.appendingPathComponent("base"), resume: false)
-        let original = try GANTraining.run(architecture: Self.architecture, configuration: Self.configuration,
-                                           schedule: first, directory: base, resume: false,
-                                           makeSource: { Source() }, progressOutput: { _ in })
+        let original = try train(base, first)
         var tuning = Self.configuration
         tuning.learningRate = 0.0005
         tuning.r1Gamma = 0.05
@@ -167,9 +164,7 @@ final class TrainingRunTests: XCTestCase {
         let second = TrainingSchedule(totalSteps: 5, checkpointInterval: 5, sampleInterval: nil, logInterval: 1,
                                       progressInterval: 1000)
         let tunedRun = try RunDirectory(directory.appendingPathComponent("tuned"), resume: false)
-        let tuned = try GANTraining.run(architecture: Self.architecture, configuration: tuning, schedule: second,
-                                        directory: tunedRun, resume: false, initializeFrom: base.latestCheckpointURL,
-                                        makeSource: { Source() }, progressOutput: { _ in })
+        let tuned = try train(tunedRun, second, configuration: tuning, initializeFrom: base.latestCheckpointURL)
         XCTAssertEqual(tuned.step, 5, "the step count continues from the base run")
         let log = try String(contentsOf: tunedRun.logURL, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(log.count, 3, "a header and steps 4 and 5: \(log)")
@@ -178,18 +173,14 @@ final class TrainingRunTests: XCTestCase {
         // The fine-tuned run resumes under its own settings, like any other run.
         let longer = TrainingSchedule(totalSteps: 6, checkpointInterval: 6, sampleInterval: nil, logInterval: 1,
                                       progressInterval: 1000)
-        let resumed = try GANTraining.run(architecture: Self.architecture, configuration: tuning, schedule: longer,
-                                          directory: try RunDirectory(tunedRun.url, resume: true), resume: true,
-                                          makeSource: { Source() }, progressOutput: { _ in })
+        let resumed = try train(RunDirectory(tunedRun.url, resume: true), longer, resume: true, configuration: tuning)
         XCTAssertEqual(resumed.step, 6)
 
         // Another architecture or another batch size cannot start from it.
         var wider = Self.architecture
         wider.generator.channels = ChannelSchedule(base: 64, maximum: 32)
-        XCTAssertThrowsError(try GANTraining.run(architecture: wider, configuration: tuning, schedule: second,
-                                                 directory: try RunDirectory(directory.appendingPathComponent("bad"), resume: false),
-                                                 resume: false, initializeFrom: base.latestCheckpointURL,
-                                                 makeSource: { Source() }, progressOutput: { _ in })) { error in
+        XCTAssertThrowsError(try train(RunDirectory(directory.appendingPathComponent("bad"), resume: false), second,
+                                       architecture: wider, configuration: tuning, initializeFrom: base.latestCheckpointURL)) { error in
             guard case .incompatibleCheckpoint? = error as? TrainingRunError else { return XCTFail("\(error)") }
         }
         var otherBatch = tuning
