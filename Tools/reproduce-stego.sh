@@ -7,10 +7,13 @@
 #   stages: encoder embed gan-fp gan-clean evaluate (default: these five); gan-tune, which
 #   continues the fingerprinted GAN in a run of its own under a weaker R1 (γ TUNE_GAMMA, 0.01;
 #   `gan train --init-from`); grids, which decodes the fingerprinted GAN's sample grids
-#   (results/grid-accuracy.csv); and ship, which copies the trained encoder, decoder and
-#   fingerprinted GAN into Models/ (as they were shipped).
+#   (results/grid-accuracy.csv); gan-wide and gan-clean-wide, the same GAN with 64 channels at
+#   32 x 32 too (--channel-base 1024) on the fingerprinted and the clean set (RUNS/gan-fingerprinted-wide,
+#   RUNS/gan-clean-wide); and ship, which copies the trained encoder, decoder and fingerprinted GAN
+#   into Models/ (as they were shipped).
 #   evaluate, grids and ship read the fingerprinted GAN from FP_RUN (default RUNS/gan-fingerprinted;
-#   RUNS/gan-fingerprinted-tuned for the tuned one).
+#   RUNS/gan-fingerprinted-tuned or RUNS/gan-fingerprinted-wide for the others) and the clean one
+#   from CLEAN_RUN (default RUNS/gan-clean).
 #
 # Environment: RUNS (default runs/stego-repro), GFP (default: the release build), STEGO_STEPS
 # (12000, the shipped encoder's length), GAN_STEPS (10000), FINGERPRINT (the 100 bits embedded;
@@ -30,10 +33,14 @@ stego_steps=${STEGO_STEPS:-12000}
 gan_steps=${GAN_STEPS:-10000}
 tune_gamma=${TUNE_GAMMA:-0.01}
 fp_run=${FP_RUN:-$runs/gan-fingerprinted}
+clean_run=${CLEAN_RUN:-$runs/gan-clean}
 fingerprint=${FINGERPRINT:-1001000010111101000000110101111000101101101000001100000010101010101100101111101010010101010100001100}
 # The GAN of the reproduction: StyleGAN2-type, 64 channels at 4..16 and 32 at 32 x 32 (base 512, max 64), batch 32.
 gan_options=(--resolution 32 --channels 1 --channel-base 512 --channel-max 64 --batch-size 32
              --checkpoint-every 250 --sample-every 1000)
+# The wider one: 64 channels at every resolution, 32 x 32 included (about 2.2 times the step time).
+wide_options=(--resolution 32 --channels 1 --channel-base 1024 --channel-max 64 --batch-size 32
+              --checkpoint-every 250 --sample-every 1000)
 stages=("$@")
 [ ${#stages[@]} -eq 0 ] && stages=(encoder embed gan-fp gan-clean evaluate)
 mkdir -p "$runs/results"
@@ -83,12 +90,20 @@ for stage in "${stages[@]}"; do
     "$gfp" gan train --data fashion-mnist "${gan_options[@]}" --steps "$gan_steps" \
       --out "$runs/gan-clean" $(resume_flag "$runs/gan-clean")
     ;;
+  gan-wide)
+    "$gfp" gan train --data "$runs/embedded-train/images" "${wide_options[@]}" --steps "$gan_steps" \
+      --out "$runs/gan-fingerprinted-wide" $(resume_flag "$runs/gan-fingerprinted-wide")
+    ;;
+  gan-clean-wide)
+    "$gfp" gan train --data fashion-mnist "${wide_options[@]}" --steps "$gan_steps" \
+      --out "$runs/gan-clean-wide" $(resume_flag "$runs/gan-clean-wide")
+    ;;
   evaluate)
     dec="$runs/encoder/decoder.h5" res="$runs/results"
     # The clean GAN is measured when its run is here (a later session may continue the
     # fingerprinted one alone: the clean control's figures do not change with it).
-    gans=(fingerprinted); [ -e "$runs/gan-clean" ] && gans+=(clean) || echo "no $runs/gan-clean: the clean GAN is not measured" >&2
-    run_of() { [ "$1" = fingerprinted ] && echo "$fp_run" || echo "$runs/gan-$1"; }
+    gans=(fingerprinted); [ -e "$clean_run" ] && gans+=(clean) || echo "no $clean_run: the clean GAN is not measured" >&2
+    run_of() { [ "$1" = fingerprinted ] && echo "$fp_run" || echo "$clean_run"; }
     for gan in "${gans[@]}"; do
       rm -rf "$runs/generated-$gan"
       "$gfp" gan generate --run "$(run_of "$gan")" --seeds 0-999 --out "$runs/generated-$gan" > /dev/null
@@ -133,6 +148,6 @@ print(int(sys.argv[1][-7:]), round(s['meanBitAccuracy'], 4), sum(a == b for a, b
     echo "$fingerprint" > Models/stego-fashion-mnist-32/fingerprint.txt
     "$gfp" gan export --run "$fp_run" --out Models/stego-gan-fashion-mnist-32/generator.h5
     ;;
-  *) echo "unknown stage $stage (encoder embed gan-fp gan-tune gan-clean evaluate grids ship)" >&2; exit 64 ;;
+  *) echo "unknown stage $stage (encoder embed gan-fp gan-tune gan-clean gan-wide gan-clean-wide evaluate grids ship)" >&2; exit 64 ;;
   esac
 done
