@@ -33,7 +33,10 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
 
-        .target(name: "Tensor", dependencies: ["CDNNL", "CBLAS"]),
+        // Winograd F(2x2, 3x3) convolution for AVX2 CPUs, where oneDNN 2.6 has none; chosen at run time.
+        // -O3: at -O2 the 4 x 4 tile transforms were not fully unrolled into registers.
+        .target(name: "CWinogradKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "Tensor", dependencies: ["CDNNL", "CBLAS", "CWinogradKernels"]),
         .target(name: "NN", dependencies: ["Tensor", "CHDF5"]),
         // libpng and libjpeg report errors by longjmp, which must not cross Swift frames: their
         // calls live in this small C target, which catches them and returns messages.

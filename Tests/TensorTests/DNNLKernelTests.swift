@@ -331,7 +331,8 @@ extension DNNLKernelTests.Case: Sendable {
         // A 3×3 layer of a stego encoder at R = 128, batch 64: Winograd would need ~0.4 GB.
         let large = DNNL.forwardPlanSummary(input: [64, 32, 128, 128], weight: [32, 32, 3, 3], geometry: geometry)
         XCTAssertLessThanOrEqual(large.scratchpadBytes, DNNL.scratchpadLimit, large.implementation)
-        XCTAssertFalse(large.implementation.contains("wino"), large.implementation)
+        XCTAssertTrue(!large.implementation.contains("wino") || large.implementation == WinogradConvolution.kernelName,
+                      "oneDNN's Winograd for a large layer: \(large.implementation)")
         // Small layers keep oneDNN's choice (Winograd where this CPU has it).
         let small = DNNL.forwardPlanSummary(input: [16, 64, 32, 32], weight: [64, 64, 3, 3], geometry: geometry)
         if DNNL.implementationDescription().contains("wino") {

@@ -166,7 +166,7 @@ enum DNNL {
         let names = [PlanKey.Kind.forward, .backwardData, .backwardWeights].map { kind in
             let key = PlanKey(kind: kind, input: shapes.input, weight: shapes.weight,
                               output: shapes.output, geometry: geometry, withBias: false)
-            return state.withLock { $0.plan(for: key).implementation }
+            return state.withLock { $0.plan(for: key).kernelName }
         }
         return "oneDNN \(v.major).\(v.minor).\(v.patch); conv fwd: \(names[0]), "
             + "bwd data: \(names[1]), bwd weights: \(names[2])"
@@ -180,7 +180,7 @@ enum DNNL {
         let key = PlanKey(kind: .forward, input: input, weight: weight, output: output, geometry: geometry, withBias: false)
         return state.withLock { state in
             let plan = state.plan(for: key)
-            return (plan.implementation, plan.scratchpad?.bytes ?? 0)
+            return (plan.kernelName, plan.winograd?.scratchBytes ?? plan.scratchpad?.bytes ?? 0)
         }
     }
 
@@ -228,6 +228,12 @@ enum DNNL {
         let scratchpad: (memory: dnnl_memory_t, bytes: Int)?
         let implementation: String
         var boundScratchpad: UnsafeMutableRawPointer?
+        /// Set when this forward convolution runs as `WinogradConvolution` instead of `primitive`
+        /// (whose layouts it keeps).
+        var winograd: WinogradConvolution?
+
+        /// The kernel that runs: oneDNN's implementation, or `WinogradConvolution.kernelName`.
+        var kernelName: String { winograd == nil ? implementation : WinogradConvolution.kernelName }
 
         init(primitive: dnnl_primitive_t, descriptors: [dnnl_primitive_desc_t], operands: [Operand],
              bias: (Int32, dnnl_memory_t)?, scratchpad: (dnnl_memory_t, Int)?, implementation: String) {
@@ -246,9 +252,9 @@ enum DNNL {
     }
 
     /// Growable 64-byte-aligned buffers shared by all plans (safe: execution is serialized).
-    /// Slots 0–2 hold blocked operands, slot 3 the scratchpad.
+    /// Slots 0–2 hold blocked operands, slot 3 oneDNN's scratchpad, slot 4 `WinogradConvolution`'s.
     private struct Arena {
-        private var slots: [(pointer: UnsafeMutableRawPointer, bytes: Int)?] = [nil, nil, nil, nil]
+        private var slots: [(pointer: UnsafeMutableRawPointer, bytes: Int)?] = [nil, nil, nil, nil, nil]
 
         mutating func buffer(_ slot: Int, bytes: Int) -> UnsafeMutableRawPointer {
             if let existing = slots[slot], existing.bytes >= bytes { return existing.pointer }
@@ -305,6 +311,11 @@ enum DNNL {
     private static func execute(_ key: PlanKey, _ arguments: [Argument], bias: UnsafeMutableRawPointer?) -> TensorStorage? {
         state.withLock { state in
             let plan = state.plan(for: key)
+            if let winograd = plan.winograd, case .storage(let input) = arguments[0],
+               case .storage(let weight) = arguments[1], case .newStorage(let count) = arguments[2] {
+                return runWinograd(winograd, plan: plan, input: input, weight: weight, bias: bias, count: count,
+                                   state: &state)
+            }
             let stream = state.stream
             var args: [dnnl_exec_arg_t] = []
             var bindings: [(dnnl_memory_t, UnsafeMutableRawPointer)] = []
@@ -368,6 +379,21 @@ enum DNNL {
             check(dnnl_stream_wait(stream), "dnnl_stream_wait")
             return created
         }
+    }
+
+    /// A forward convolution through `winograd`: the input in the plan's blocked layout, the
+    /// weights row-major, the output a new storage in the plan's output layout (as oneDNN's).
+    private static func runWinograd(_ winograd: WinogradConvolution, plan: Plan, input: TensorStorage,
+                                    weight: TensorStorage, bias: UnsafeMutableRawPointer?, count: Int,
+                                    state: inout State) -> TensorStorage {
+        let x = prepareInput(input, layout: plan.operands[0].layout, slot: 0, state: &state)
+        let w = prepareInput(weight, layout: nil, slot: 1, state: &state)
+        let layout = plan.operands[2].layout!
+        let buffer = TensorStorage.allocate(bytes: layout.bytes)
+        let output = TensorStorage(blockedOnly: BlockedBuffer(layout: layout, pointer: buffer), count: count)
+        winograd.run(input: x, weight: w, bias: bias, output: buffer,
+                     scratch: state.arena.buffer(4, bytes: winograd.scratchBytes))
+        return output
     }
 
     /// The buffer holding `storage`'s values in `layout` (or row-major when `layout` is nil):
@@ -443,7 +469,19 @@ enum DNNL {
 
     /// The plan for `key`: oneDNN's choice of algorithm, or the direct one when that choice
     /// needs more scratch memory than `scratchpadLimit` and the direct one needs less.
+    /// A forward plan that `WinogradConvolution` can run gets it.
     private static func makePlan(_ key: PlanKey, engine: dnnl_engine_t) -> Plan {
+        let plan = makeOneDNNPlan(key, engine: engine)
+        if key.kind == .forward {
+            plan.winograd = WinogradConvolution(
+                input: key.input, weight: key.weight, geometry: key.geometry, activationSlope: key.activationSlope,
+                inputLayout: plan.operands[0].layout, outputLayout: plan.operands[2].layout,
+                implementation: plan.implementation)
+        }
+        return plan
+    }
+
+    private static func makeOneDNNPlan(_ key: PlanKey, engine: dnnl_engine_t) -> Plan {
         let chosen = makePlan(key, engine: engine, algorithm: algorithm)
         guard let scratch = chosen.scratchpad?.bytes, scratch > scratchpadLimit else { return chosen }
         let direct = makePlan(key, engine: engine, algorithm: dnnl_convolution_direct)

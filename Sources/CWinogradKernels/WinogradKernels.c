@@ -1,0 +1,212 @@
+// Winograd F(2x2, 3x3) forward convolution (Lavin & Gray, 2016) on nChw8c activations, AVX2 + FMA.
+//
+// Per block of output tiles: the 4x4 input patches are transformed (V = B^T d B, additions only)
+// into 16 matrices [tiles][c]; each is multiplied by its transformed weights [c][k]
+// (U = G g G^T, made once per call) in a 6-tile x 16-channel register-blocked kernel; the 16
+// products [tiles][k] are transformed back (Y = A^T M A), biased, activated and written. A 2x2
+// output tile takes 16 multiply-adds per channel pair instead of 36: 2.25x fewer.
+//
+// The package builds for baseline x86-64, so the AVX2 functions carry a target attribute and are
+// only called after gfp_winograd_available() said yes.
+#include "CWinogradKernels.h"
+
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define GFP_AVX2 __attribute__((target("avx2,fma")))
+#define GFP_AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma")))
+#endif
+
+enum { POSITIONS = 16, BLOCK_TILES_MIN = 6, BLOCK_TILES_MAX = 96, L2_BUDGET_BYTES = 512 << 10 };
+
+static int round_up16(int k) { return (k + 15) / 16 * 16; }
+
+int gfp_winograd_available(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+size_t gfp_winograd_f2_weight_floats(int k, int c) { return (size_t)POSITIONS * c * round_up16(k); }
+
+int gfp_winograd_f2_tiles_per_block(int k, int c) {
+    long per_tile = (long)POSITIONS * (c + round_up16(k)) * (long)sizeof(float);
+    long tiles = L2_BUDGET_BYTES / per_tile / 6 * 6;
+    if (tiles < BLOCK_TILES_MIN) tiles = BLOCK_TILES_MIN;
+    if (tiles > BLOCK_TILES_MAX) tiles = BLOCK_TILES_MAX;
+    return (int)tiles;
+}
+
+size_t gfp_winograd_f2_scratch_floats(int k, int c) {
+    return (size_t)POSITIONS * gfp_winograd_f2_tiles_per_block(k, c) * (c + round_up16(k));
+}
+
+// transformed[p][k / 16][c][k % 16], zero for the output channels that pad k to 16.
+void gfp_winograd_f2_transform_weights(const float *weight, int k, int c, float *transformed) {
+    int kp = round_up16(k);
+    memset(transformed, 0, gfp_winograd_f2_weight_floats(k, c) * sizeof(float));
+    for (int o = 0; o < k; o++) {
+        for (int i = 0; i < c; i++) {
+            const float *g = weight + ((size_t)o * c + i) * 9;
+            float t[4][3];   // G g
+            for (int j = 0; j < 3; j++) {
+                t[0][j] = g[j];
+                t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+                t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+                t[3][j] = g[6 + j];
+            }
+            for (int r = 0; r < 4; r++) {   // (G g) G^T
+                float u[4] = { t[r][0], 0.5f * (t[r][0] + t[r][1] + t[r][2]), 0.5f * (t[r][0] - t[r][1] + t[r][2]), t[r][2] };
+                for (int s = 0; s < 4; s++) {
+                    size_t p = (size_t)(r * 4 + s);
+                    transformed[((p * (kp / 16) + o / 16) * c + i) * 16 + o % 16] = u[s];
+                }
+            }
+        }
+    }
+}
+
+#if defined(__x86_64__)
+
+// Products of one position for 6 tiles and 16 output channels: m[t][0..<16] = sum_i v[t][i] u[i][0..<16].
+GFP_AVX2_INLINE void multiply6(const float *v, int c, const float *u, float *m, int kp) {
+    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
+    __m256 a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
+    for (int i = 0; i < c; i++) {
+        __m256 u0 = _mm256_load_ps(u + i * 16), u1 = _mm256_load_ps(u + i * 16 + 8), b;
+        b = _mm256_broadcast_ss(v + i);         a00 = _mm256_fmadd_ps(b, u0, a00); a01 = _mm256_fmadd_ps(b, u1, a01);
+        b = _mm256_broadcast_ss(v + c + i);     a10 = _mm256_fmadd_ps(b, u0, a10); a11 = _mm256_fmadd_ps(b, u1, a11);
+        b = _mm256_broadcast_ss(v + 2 * c + i); a20 = _mm256_fmadd_ps(b, u0, a20); a21 = _mm256_fmadd_ps(b, u1, a21);
+        b = _mm256_broadcast_ss(v + 3 * c + i); a30 = _mm256_fmadd_ps(b, u0, a30); a31 = _mm256_fmadd_ps(b, u1, a31);
+        b = _mm256_broadcast_ss(v + 4 * c + i); a40 = _mm256_fmadd_ps(b, u0, a40); a41 = _mm256_fmadd_ps(b, u1, a41);
+        b = _mm256_broadcast_ss(v + 5 * c + i); a50 = _mm256_fmadd_ps(b, u0, a50); a51 = _mm256_fmadd_ps(b, u1, a51);
+    }
+    _mm256_store_ps(m, a00);          _mm256_store_ps(m + 8, a01);
+    _mm256_store_ps(m + kp, a10);     _mm256_store_ps(m + kp + 8, a11);
+    _mm256_store_ps(m + 2 * kp, a20); _mm256_store_ps(m + 2 * kp + 8, a21);
+    _mm256_store_ps(m + 3 * kp, a30); _mm256_store_ps(m + 3 * kp + 8, a31);
+    _mm256_store_ps(m + 4 * kp, a40); _mm256_store_ps(m + 4 * kp + 8, a41);
+    _mm256_store_ps(m + 5 * kp, a50); _mm256_store_ps(m + 5 * kp + 8, a51);
+}
+
+// The same for one tile (the block's last tiles when their count is not a multiple of 6).
+GFP_AVX2_INLINE void multiply1(const float *v, int c, const float *u, float *m) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+    for (int i = 0; i < c; i++) {
+        __m256 b = _mm256_broadcast_ss(v + i);
+        a0 = _mm256_fmadd_ps(b, _mm256_load_ps(u + i * 16), a0);
+        a1 = _mm256_fmadd_ps(b, _mm256_load_ps(u + i * 16 + 8), a1);
+    }
+    _mm256_store_ps(m, a0);
+    _mm256_store_ps(m + 8, a1);
+}
+
+// V[p][t][c] = (B^T d B)[p] for the 4x4 patch at rows 2ty-1.., columns 2tx-1.. (zeros outside).
+GFP_AVX2_INLINE void transform_input(const float *x, int c, int h, int w, long tile, int tiles_h, int tiles_w,
+                                     float *v, int block_tiles, int t) {
+    long per_image = (long)tiles_h * tiles_w;
+    int image = (int)(tile / per_image), rest = (int)(tile % per_image);
+    int y0 = 2 * (rest / tiles_w) - 1, x0 = 2 * (rest % tiles_w) - 1;
+    for (int cb = 0; cb < c / 8; cb++) {
+        const float *plane = x + ((size_t)image * (c / 8) + cb) * h * w * 8;
+        __m256 d[4][4], s[4][4];
+        for (int i = 0; i < 4; i++) {
+            int yy = y0 + i;
+            for (int j = 0; j < 4; j++) {
+                int xx = x0 + j;
+                d[i][j] = (yy >= 0 && yy < h && xx >= 0 && xx < w) ? _mm256_loadu_ps(plane + ((size_t)yy * w + xx) * 8)
+                                                                 : _mm256_setzero_ps();
+            }
+        }
+        for (int j = 0; j < 4; j++) {   // B^T d
+            s[0][j] = _mm256_sub_ps(d[0][j], d[2][j]);
+            s[1][j] = _mm256_add_ps(d[1][j], d[2][j]);
+            s[2][j] = _mm256_sub_ps(d[2][j], d[1][j]);
+            s[3][j] = _mm256_sub_ps(d[1][j], d[3][j]);
+        }
+        for (int i = 0; i < 4; i++) {   // (B^T d) B
+            float *out = v + ((size_t)(i * 4) * block_tiles + t) * c + cb * 8;
+            size_t stride = (size_t)block_tiles * c;
+            _mm256_store_ps(out, _mm256_sub_ps(s[i][0], s[i][2]));
+            _mm256_store_ps(out + stride, _mm256_add_ps(s[i][1], s[i][2]));
+            _mm256_store_ps(out + 2 * stride, _mm256_sub_ps(s[i][2], s[i][1]));
+            _mm256_store_ps(out + 3 * stride, _mm256_sub_ps(s[i][1], s[i][3]));
+        }
+    }
+}
+
+// Y = A^T M A for tile t, plus bias, activation, written where the 2x2 outputs lie inside the image.
+GFP_AVX2_INLINE void transform_output(const float *m, int k, int kp, int block_tiles, int t, long tile, int h, int w,
+                                      int tiles_h, int tiles_w, const float *bias, int activate, float slope, float *y) {
+    long per_image = (long)tiles_h * tiles_w;
+    int image = (int)(tile / per_image), rest = (int)(tile % per_image);
+    int oy = 2 * (rest / tiles_w), ox = 2 * (rest % tiles_w);
+    __m256 slopes = _mm256_set1_ps(slope);
+    for (int kb = 0; kb < k / 8; kb++) {
+        __m256 q[4][4], r0[4], r1[4];
+        for (int p = 0; p < 16; p++) q[p / 4][p % 4] = _mm256_load_ps(m + ((size_t)p * block_tiles + t) * kp + kb * 8);
+        for (int j = 0; j < 4; j++) {   // A^T M
+            r0[j] = _mm256_add_ps(_mm256_add_ps(q[0][j], q[1][j]), q[2][j]);
+            r1[j] = _mm256_sub_ps(_mm256_sub_ps(q[1][j], q[2][j]), q[3][j]);
+        }
+        __m256 b = bias ? _mm256_loadu_ps(bias + kb * 8) : _mm256_setzero_ps();
+        __m256 out[2][2] = {
+            { _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(r0[0], r0[1]), r0[2]), b),
+              _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(r0[1], r0[2]), r0[3]), b) },
+            { _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(r1[0], r1[1]), r1[2]), b),
+              _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(r1[1], r1[2]), r1[3]), b) },
+        };
+        float *plane = y + ((size_t)image * (k / 8) + kb) * h * w * 8;
+        for (int i = 0; i < 2; i++) {
+            if (oy + i >= h) break;
+            for (int j = 0; j < 2; j++) {
+                if (ox + j >= w) break;
+                __m256 value = out[i][j];
+                // max(v, s v) is v for v >= 0 and s v below, for 0 <= s <= 1.
+                if (activate) value = _mm256_max_ps(value, _mm256_mul_ps(value, slopes));
+                _mm256_storeu_ps(plane + ((size_t)(oy + i) * w + ox + j) * 8, value);
+            }
+        }
+    }
+}
+
+GFP_AVX2 static void forward_avx2(const float *x, int n, int c, int h, int w, const float *u, int k, const float *bias,
+                                  int activate, float slope, float *y, long tile_begin, long tile_end, float *scratch) {
+    (void)n;
+    const int kp = round_up16(k), block_tiles = gfp_winograd_f2_tiles_per_block(k, c);
+    const int tiles_h = (h + 1) / 2, tiles_w = (w + 1) / 2;
+    float *v = scratch, *m = scratch + (size_t)POSITIONS * block_tiles * c;
+    for (long first = tile_begin; first < tile_end; first += block_tiles) {
+        int count = (int)(tile_end - first < block_tiles ? tile_end - first : block_tiles);
+        for (int t = 0; t < count; t++) transform_input(x, c, h, w, first + t, tiles_h, tiles_w, v, block_tiles, t);
+        for (int p = 0; p < POSITIONS; p++) {
+            const float *vp = v + (size_t)p * block_tiles * c;
+            float *mp = m + (size_t)p * block_tiles * kp;
+            for (int ob = 0; ob < kp / 16; ob++) {
+                const float *up = u + ((size_t)p * (kp / 16) + ob) * c * 16;
+                int t = 0;
+                for (; t + 6 <= count; t += 6) multiply6(vp + (size_t)t * c, c, up, mp + (size_t)t * kp + ob * 16, kp);
+                for (; t < count; t++) multiply1(vp + (size_t)t * c, c, up, mp + (size_t)t * kp + ob * 16);
+            }
+        }
+        for (int t = 0; t < count; t++)
+            transform_output(m, k, kp, block_tiles, t, first + t, h, w, tiles_h, tiles_w, bias, activate, slope, y);
+    }
+}
+
+#endif
+
+void gfp_winograd_f2_forward(const float *x, int n, int c, int h, int w, const float *transformed, int k,
+                             const float *bias, int activate, float negative_slope, float *y,
+                             long tile_begin, long tile_end, float *scratch) {
+#if defined(__x86_64__)
+    forward_avx2(x, n, c, h, w, transformed, k, bias, activate, negative_slope, y, tile_begin, tile_end, scratch);
+#else
+    (void)x; (void)n; (void)c; (void)h; (void)w; (void)transformed; (void)k; (void)bias; (void)activate;
+    (void)negative_slope; (void)y; (void)tile_begin; (void)tile_end; (void)scratch;
+#endif
+}

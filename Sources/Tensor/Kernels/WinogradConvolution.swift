@@ -1,0 +1,89 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CWinogradKernels
+
+/// A 3×3 convolution computed by Winograd's F(2×2, 3×3) algorithm (CWinogradKernels) instead of
+/// oneDNN's primitive, where oneDNN has no Winograd kernel of its own.
+///
+/// oneDNN 2.6 offers Winograd only on AVX-512 CPUs; on AVX2-only ones every 3×3 convolution runs
+/// its direct kernels, which do 2.25 times the multiplications. A `DNNL` forward plan takes this
+/// path when its convolution is 3×3, stride 1, padding 1, dense and ungrouped, its channels are
+/// multiples of 8, oneDNN chose the channel-blocked layout nChw8c for input and output (the AVX2
+/// layout; on AVX-512 CPUs it is nChw16c and oneDNN's own Winograd runs) and did not choose
+/// Winograd itself. The values agree with the direct convolution's to about 1e-6 relative, as
+/// oneDNN's Winograd kernels do. Backward passes stay with oneDNN: they need the input and the
+/// weights only, not the algorithm of the forward pass.
+///
+/// `GFP_WINOGRAD=0` in the environment turns the path off (for comparisons).
+struct WinogradConvolution {
+    let batch: Int
+    let inputChannels: Int
+    let outputChannels: Int
+    let height: Int
+    let width: Int
+    /// The fused (leaky) ReLU's negative slope, or nil for none.
+    let activationSlope: Float?
+
+    /// How benchmarks and plan summaries name this kernel.
+    static let kernelName = "gfp:winograd_f2x2_3x3:avx2"
+
+    /// Whether this CPU runs the kernels (AVX2 and FMA) and the environment allows them.
+    static let isEnabled: Bool = {
+        if let value = getenv("GFP_WINOGRAD"), String(cString: value) == "0" { return false }
+        return gfp_winograd_available() != 0
+    }()
+
+    /// The path for a forward convolution, or nil when it does not apply (see the type's comment).
+    init?(input: [Int], weight: [Int], geometry: ConvolutionGeometry, activationSlope: Float?,
+          inputLayout: BlockedLayout?, outputLayout: BlockedLayout?, implementation: String) {
+        guard Self.isEnabled, input.count == 4, weight.count == 4, weight[2] == 3, weight[3] == 3,
+              geometry == ConvolutionGeometry(stride: 1, padding: 1),
+              input[1] % 8 == 0, weight[0] % 8 == 0, weight[1] == input[1],
+              inputLayout?.standardChannelBlock == 8, outputLayout?.standardChannelBlock == 8,
+              !implementation.contains("wino") else { return nil }
+        if let activationSlope, !(0...1).contains(activationSlope) { return nil }
+        (batch, inputChannels, height, width) = (input[0], input[1], input[2], input[3])
+        outputChannels = weight[0]
+        self.activationSlope = activationSlope
+    }
+
+    /// Output tiles (2×2 each) of the whole batch.
+    private var tiles: Int { batch * ((height + 1) / 2) * ((width + 1) / 2) }
+
+    private var weightFloats: Int { gfp_winograd_f2_weight_floats(Int32(outputChannels), Int32(inputChannels)) }
+    private var workerScratchFloats: Int { gfp_winograd_f2_scratch_floats(Int32(outputChannels), Int32(inputChannels)) }
+
+    /// The threads that share the tiles: at most one per block of tiles.
+    private var workers: Int {
+        let block = Int(gfp_winograd_f2_tiles_per_block(Int32(outputChannels), Int32(inputChannels)))
+        return max(1, min(engineThreadCount, (tiles + block - 1) / block))
+    }
+
+    /// Bytes of scratch memory `run` needs: the transformed weights and each worker's blocks.
+    var scratchBytes: Int { (weightFloats + workers * workerScratchFloats) * MemoryLayout<Float>.size }
+
+    /// Computes the convolution of `input` (nChw8c) with row-major OIHW `weight`, plus `bias`,
+    /// into `output` (nChw8c). `scratch` holds `scratchBytes`, 64-byte aligned.
+    func run(input: UnsafeRawPointer, weight: UnsafeRawPointer, bias: UnsafeRawPointer?,
+             output: UnsafeMutableRawPointer, scratch: UnsafeMutableRawPointer) {
+        let floats = scratch.assumingMemoryBound(to: Float.self)
+        let transformed = floats
+        gfp_winograd_f2_transform_weights(weight.assumingMemoryBound(to: Float.self), Int32(outputChannels),
+                                          Int32(inputChannels), transformed)
+        let (tiles, workers, perWorker) = (tiles, workers, workerScratchFloats)
+        let share = (tiles + workers - 1) / workers
+        let x = input.assumingMemoryBound(to: Float.self), y = output.assumingMemoryBound(to: Float.self)
+        let b = bias?.assumingMemoryBound(to: Float.self)
+        let weightFloats = weightFloats
+        parallelFor(workers) { worker in
+            let begin = worker * share, end = min(tiles, begin + share)
+            guard begin < end else { return }
+            gfp_winograd_f2_forward(x, Int32(batch), Int32(inputChannels), Int32(height), Int32(width), transformed,
+                                    Int32(outputChannels), b, activationSlope == nil ? 0 : 1, activationSlope ?? 0, y,
+                                    begin, end, floats + weightFloats + worker * perWorker)
+        }
+    }
+}
