@@ -45,27 +45,39 @@ size_t gfp_winograd_f2_scratch_floats(int k, int c) {
     return (size_t)POSITIONS * gfp_winograd_f2_tiles_per_block(k, c) * (c + round_up16(k));
 }
 
-// transformed[p][k / 16][c][k % 16], zero for the output channels that pad k to 16.
+// U = G g G^T of one 3x3 kernel g into transformed[p][o / 16][i][o % 16] (c inputs, kp outputs).
+static void transform_kernel(const float g[9], int o, int i, int c, int kp, float *transformed) {
+    float t[4][3];   // G g
+    for (int j = 0; j < 3; j++) {
+        t[0][j] = g[j];
+        t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+        t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+        t[3][j] = g[6 + j];
+    }
+    for (int r = 0; r < 4; r++) {   // (G g) G^T
+        float u[4] = { t[r][0], 0.5f * (t[r][0] + t[r][1] + t[r][2]), 0.5f * (t[r][0] - t[r][1] + t[r][2]), t[r][2] };
+        for (int s = 0; s < 4; s++) {
+            size_t p = (size_t)(r * 4 + s);
+            transformed[((p * (kp / 16) + o / 16) * c + i) * 16 + o % 16] = u[s];
+        }
+    }
+}
+
 void gfp_winograd_f2_transform_weights(const float *weight, int k, int c, float *transformed) {
-    int kp = round_up16(k);
     memset(transformed, 0, gfp_winograd_f2_weight_floats(k, c) * sizeof(float));
-    for (int o = 0; o < k; o++) {
-        for (int i = 0; i < c; i++) {
+    for (int o = 0; o < k; o++)
+        for (int i = 0; i < c; i++) transform_kernel(weight + ((size_t)o * c + i) * 9, o, i, c, round_up16(k), transformed);
+}
+
+// The input gradient of y = conv(x, w) is conv(gy, w') with w'[i][o] = w[o][i] rotated by 180 degrees.
+void gfp_winograd_f2_transform_weights_backward_data(const float *weight, int k, int c, float *transformed) {
+    memset(transformed, 0, gfp_winograd_f2_weight_floats(c, k) * sizeof(float));
+    for (int i = 0; i < c; i++) {
+        for (int o = 0; o < k; o++) {
             const float *g = weight + ((size_t)o * c + i) * 9;
-            float t[4][3];   // G g
-            for (int j = 0; j < 3; j++) {
-                t[0][j] = g[j];
-                t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
-                t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
-                t[3][j] = g[6 + j];
-            }
-            for (int r = 0; r < 4; r++) {   // (G g) G^T
-                float u[4] = { t[r][0], 0.5f * (t[r][0] + t[r][1] + t[r][2]), 0.5f * (t[r][0] - t[r][1] + t[r][2]), t[r][2] };
-                for (int s = 0; s < 4; s++) {
-                    size_t p = (size_t)(r * 4 + s);
-                    transformed[((p * (kp / 16) + o / 16) * c + i) * 16 + o % 16] = u[s];
-                }
-            }
+            float rotated[9];
+            for (int t = 0; t < 9; t++) rotated[t] = g[8 - t];
+            transform_kernel(rotated, i, o, k, round_up16(c), transformed);
         }
     }
 }

@@ -2,8 +2,9 @@ import XCTest
 import TestSupport
 @testable import Tensor
 
-/// `WinogradConvolution` (the F(2×2, 3×3) path for 3×3 convolutions on AVX2 CPUs) against a
-/// double-precision loop and oneDNN's direct kernel, and its gradients against finite differences.
+/// `WinogradConvolution` (the F(2×2, 3×3) path for 3×3 convolutions and their input gradients on
+/// AVX2 CPUs) against a double-precision loop and oneDNN's direct kernel, and the gradients
+/// through it against finite differences.
 /// On CPUs where the path does not apply (AVX-512: oneDNN's own layouts and Winograd) the same
 /// checks run through oneDNN, and the test that the path is taken is skipped.
 final class WinogradConvolutionTests: XCTestCase {
@@ -41,6 +42,19 @@ final class WinogradConvolutionTests: XCTestCase {
         }
     }
 
+    /// The input gradient (`convTranspose2d` at stride 1 is the same product) against the loop.
+    func testInputGradientMatchesDoublePrecisionLoop() {
+        for (index, c) in Self.cases.enumerated() {
+            let gy = DNNLKernelTests.random(c.output.reduce(1, *), seed: UInt64(70 + index))
+            let w = DNNLKernelTests.random(c.weight.reduce(1, *), seed: UInt64(80 + index)).map { $0 * 0.3 }
+            let gx = Tensor.convTranspose2d(Tensor(shape: c.output, scalars: gy), weight: Tensor(shape: c.weight, scalars: w),
+                                            padding: 1)
+            XCTAssertEqual(gx.shape, c.input)
+            XCTAssertLessThan(DNNLKernelTests.relativeError(gx.scalars, DNNLKernelTests.naiveBackwardData(c, gy: gy, w: w)),
+                              2e-6, c.name)
+        }
+    }
+
     /// The plain-pointer form always runs oneDNN's primitive: the two kernels agree.
     func testForwardMatchesOneDNNDirectKernel() {
         for (index, c) in Self.cases.enumerated() {
@@ -70,6 +84,10 @@ final class WinogradConvolutionTests: XCTestCase {
             XCTAssertEqual(DNNL.forwardPlanSummary(input: c.input, weight: c.weight, geometry: c.geometry).implementation,
                            WinogradConvolution.kernelName, c.name)
         }
+        let description = DNNL.implementationDescription()   // a 64 → 64 layer at 32 × 32
+        XCTAssertTrue(description.contains("conv fwd: \(WinogradConvolution.kernelName)")
+                      && description.contains("bwd data: \(WinogradConvolution.kernelName)")
+                      && !description.contains("bwd weights: \(WinogradConvolution.kernelName)"), description)
         let others: [(input: [Int], weight: [Int], geometry: ConvolutionGeometry)] = [
             ([4, 32, 16, 16], [32, 32, 3, 3], ConvolutionGeometry(stride: 2, padding: 1)),
             ([4, 32, 16, 16], [32, 32, 3, 3], ConvolutionGeometry(stride: 1, padding: 0)),

@@ -17,6 +17,12 @@ size_t gfp_winograd_f2_weight_floats(int k, int c);
 /// (gfp_winograd_f2_weight_floats(k, c) floats): G g G^T per channel pair.
 void gfp_winograd_f2_transform_weights(const float *weight, int k, int c, float *transformed);
 
+/// Transforms the weights of y = conv(x, weight) (OIHW [k][c][3][3]) for its input gradient
+/// gx = conv(gy, weight'), weight' [c][k][3][3] being weight with its channel axes swapped and
+/// each kernel rotated by 180 degrees: gfp_winograd_f2_weight_floats(c, k) floats, to be used by
+/// gfp_winograd_f2_forward with k input and c output channels.
+void gfp_winograd_f2_transform_weights_backward_data(const float *weight, int k, int c, float *transformed);
+
 /// The tiles (2 x 2 outputs each) a worker takes at a time for `k` outputs and `c` inputs: its
 /// transformed inputs and products fit in a core's L2 cache.
 int gfp_winograd_f2_tiles_per_block(int k, int c);

@@ -228,8 +228,8 @@ enum DNNL {
         let scratchpad: (memory: dnnl_memory_t, bytes: Int)?
         let implementation: String
         var boundScratchpad: UnsafeMutableRawPointer?
-        /// Set when this forward convolution runs as `WinogradConvolution` instead of `primitive`
-        /// (whose layouts it keeps).
+        /// Set when this plan runs as `WinogradConvolution` instead of `primitive` (whose layouts
+        /// it keeps).
         var winograd: WinogradConvolution?
 
         /// The kernel that runs: oneDNN's implementation, or `WinogradConvolution.kernelName`.
@@ -311,10 +311,9 @@ enum DNNL {
     private static func execute(_ key: PlanKey, _ arguments: [Argument], bias: UnsafeMutableRawPointer?) -> TensorStorage? {
         state.withLock { state in
             let plan = state.plan(for: key)
-            if let winograd = plan.winograd, case .storage(let input) = arguments[0],
-               case .storage(let weight) = arguments[1], case .newStorage(let count) = arguments[2] {
-                return runWinograd(winograd, plan: plan, input: input, weight: weight, bias: bias, count: count,
-                                   state: &state)
+            if let winograd = plan.winograd, let result = runWinograd(winograd, plan: plan, arguments, bias: bias,
+                                                                      state: &state) {
+                return result
             }
             let stream = state.stream
             var args: [dnnl_exec_arg_t] = []
@@ -381,14 +380,17 @@ enum DNNL {
         }
     }
 
-    /// A forward convolution through `winograd`: the input in the plan's blocked layout, the
-    /// weights row-major, the output a new storage in the plan's output layout (as oneDNN's).
-    private static func runWinograd(_ winograd: WinogradConvolution, plan: Plan, input: TensorStorage,
-                                    weight: TensorStorage, bias: UnsafeMutableRawPointer?, count: Int,
-                                    state: inout State) -> TensorStorage {
-        let x = prepareInput(input, layout: plan.operands[0].layout, slot: 0, state: &state)
+    /// Runs `plan` through `winograd` when `arguments` are storages (x, w → new y, or new gx ← w, gy):
+    /// the activation read in the plan's blocked layout, the weights row-major, the result a new
+    /// storage in the plan's layout for it (as oneDNN's). Nil for the plain-pointer forms.
+    private static func runWinograd(_ winograd: WinogradConvolution, plan: Plan, _ arguments: [Argument],
+                                    bias: UnsafeMutableRawPointer?, state: inout State) -> TensorStorage? {
+        let (readSlot, writtenSlot) = winograd.pass == .forward ? (0, 2) : (2, 0)
+        guard case .storage(let read) = arguments[readSlot], case .storage(let weight) = arguments[1],
+              case .newStorage(let count) = arguments[writtenSlot] else { return nil }
+        let x = prepareInput(read, layout: plan.operands[readSlot].layout, slot: readSlot, state: &state)
         let w = prepareInput(weight, layout: nil, slot: 1, state: &state)
-        let layout = plan.operands[2].layout!
+        let layout = plan.operands[writtenSlot].layout!
         let buffer = TensorStorage.allocate(bytes: layout.bytes)
         let output = TensorStorage(blockedOnly: BlockedBuffer(layout: layout, pointer: buffer), count: count)
         winograd.run(input: x, weight: w, bias: bias, output: buffer,
@@ -469,14 +471,22 @@ enum DNNL {
 
     /// The plan for `key`: oneDNN's choice of algorithm, or the direct one when that choice
     /// needs more scratch memory than `scratchpadLimit` and the direct one needs less.
-    /// A forward plan that `WinogradConvolution` can run gets it.
+    /// A forward or input-gradient plan that `WinogradConvolution` can run gets it.
     private static func makePlan(_ key: PlanKey, engine: dnnl_engine_t) -> Plan {
         let plan = makeOneDNNPlan(key, engine: engine)
-        if key.kind == .forward {
+        switch key.kind {
+        case .forward:
             plan.winograd = WinogradConvolution(
-                input: key.input, weight: key.weight, geometry: key.geometry, activationSlope: key.activationSlope,
-                inputLayout: plan.operands[0].layout, outputLayout: plan.operands[2].layout,
+                .forward, input: key.input, weight: key.weight, geometry: key.geometry, activationSlope: key.activationSlope,
+                readLayout: plan.operands[0].layout, writtenLayout: plan.operands[2].layout,
                 implementation: plan.implementation)
+        case .backwardData:
+            plan.winograd = WinogradConvolution(
+                .backwardData, input: key.input, weight: key.weight, geometry: key.geometry, activationSlope: nil,
+                readLayout: plan.operands[2].layout, writtenLayout: plan.operands[0].layout,
+                implementation: plan.implementation)
+        case .backwardWeights:
+            break
         }
         return plan
     }

@@ -9,18 +9,30 @@ import CWinogradKernels
 /// oneDNN's primitive, where oneDNN has no Winograd kernel of its own.
 ///
 /// oneDNN 2.6 offers Winograd only on AVX-512 CPUs; on AVX2-only ones every 3×3 convolution runs
-/// its direct kernels, which do 2.25 times the multiplications. A `DNNL` forward plan takes this
-/// path when its convolution is 3×3, stride 1, padding 1, dense and ungrouped, its channels are
-/// multiples of 8, oneDNN chose the channel-blocked layout nChw8c for input and output (the AVX2
-/// layout; on AVX-512 CPUs it is nChw16c and oneDNN's own Winograd runs) and did not choose
-/// Winograd itself. The values agree with the direct convolution's to about 1e-6 relative, as
-/// oneDNN's Winograd kernels do. Backward passes stay with oneDNN: they need the input and the
-/// weights only, not the algorithm of the forward pass.
+/// its direct kernels, which do 2.25 times the multiplications. A `DNNL` plan takes this path
+/// for the forward pass and for the input gradient (itself a 3×3 convolution, of the output
+/// gradient with the weights' channel axes swapped and each kernel rotated by 180°) when the
+/// convolution is 3×3, stride 1, padding 1, dense and ungrouped, its channels are multiples of
+/// 8, oneDNN chose the channel-blocked layout nChw8c for both activations (the AVX2 layout; on
+/// AVX-512 CPUs it is nChw16c and oneDNN's own Winograd runs) and did not choose Winograd
+/// itself. The values agree with the direct convolution's to about 1e-6 relative, as oneDNN's
+/// Winograd kernels do. The weight gradient stays with oneDNN.
 ///
 /// `GFP_WINOGRAD=0` in the environment turns the path off (for comparisons).
 struct WinogradConvolution {
+    /// Which product of the convolution `y = conv(x, w)` this computes.
+    enum Pass {
+        /// y from x (with bias and activation when the plan has them).
+        case forward
+        /// The input gradient from the output gradient.
+        case backwardData
+    }
+
+    let pass: Pass
     let batch: Int
+    /// Channels of the activation read (x, or the output gradient).
     let inputChannels: Int
+    /// Channels of the activation written (y, or the input gradient).
     let outputChannels: Int
     let height: Int
     let width: Int
@@ -36,17 +48,20 @@ struct WinogradConvolution {
         return gfp_winograd_available() != 0
     }()
 
-    /// The path for a forward convolution, or nil when it does not apply (see the type's comment).
-    init?(input: [Int], weight: [Int], geometry: ConvolutionGeometry, activationSlope: Float?,
-          inputLayout: BlockedLayout?, outputLayout: BlockedLayout?, implementation: String) {
+    /// The path for `pass` of the convolution of `input` [N, C, H, W] with `weight` [O, C, 3, 3],
+    /// or nil when it does not apply (see the type's comment). The layouts are those oneDNN chose
+    /// for the activation read and the one written.
+    init?(_ pass: Pass, input: [Int], weight: [Int], geometry: ConvolutionGeometry, activationSlope: Float?,
+          readLayout: BlockedLayout?, writtenLayout: BlockedLayout?, implementation: String) {
         guard Self.isEnabled, input.count == 4, weight.count == 4, weight[2] == 3, weight[3] == 3,
               geometry == ConvolutionGeometry(stride: 1, padding: 1),
               input[1] % 8 == 0, weight[0] % 8 == 0, weight[1] == input[1],
-              inputLayout?.standardChannelBlock == 8, outputLayout?.standardChannelBlock == 8,
+              readLayout?.standardChannelBlock == 8, writtenLayout?.standardChannelBlock == 8,
               !implementation.contains("wino") else { return nil }
         if let activationSlope, !(0...1).contains(activationSlope) { return nil }
-        (batch, inputChannels, height, width) = (input[0], input[1], input[2], input[3])
-        outputChannels = weight[0]
+        self.pass = pass
+        (batch, height, width) = (input[0], input[2], input[3])
+        (inputChannels, outputChannels) = pass == .forward ? (input[1], weight[0]) : (weight[0], input[1])
         self.activationSlope = activationSlope
     }
 
@@ -65,14 +80,19 @@ struct WinogradConvolution {
     /// Bytes of scratch memory `run` needs: the transformed weights and each worker's blocks.
     var scratchBytes: Int { (weightFloats + workers * workerScratchFloats) * MemoryLayout<Float>.size }
 
-    /// Computes the convolution of `input` (nChw8c) with row-major OIHW `weight`, plus `bias`,
-    /// into `output` (nChw8c). `scratch` holds `scratchBytes`, 64-byte aligned.
+    /// Computes the pass from `input` (nChw8c: x, or the output gradient) and the convolution's
+    /// row-major OIHW `weight`, plus `bias`, into `output` (nChw8c). `scratch` holds
+    /// `scratchBytes`, 64-byte aligned.
     func run(input: UnsafeRawPointer, weight: UnsafeRawPointer, bias: UnsafeRawPointer?,
              output: UnsafeMutableRawPointer, scratch: UnsafeMutableRawPointer) {
         let floats = scratch.assumingMemoryBound(to: Float.self)
-        let transformed = floats
-        gfp_winograd_f2_transform_weights(weight.assumingMemoryBound(to: Float.self), Int32(outputChannels),
-                                          Int32(inputChannels), transformed)
+        let transformed = floats, w = weight.assumingMemoryBound(to: Float.self)
+        switch pass {
+        case .forward:
+            gfp_winograd_f2_transform_weights(w, Int32(outputChannels), Int32(inputChannels), transformed)
+        case .backwardData:
+            gfp_winograd_f2_transform_weights_backward_data(w, Int32(inputChannels), Int32(outputChannels), transformed)
+        }
         let (tiles, workers, perWorker) = (tiles, workers, workerScratchFloats)
         let share = (tiles + workers - 1) / workers
         let x = input.assumingMemoryBound(to: Float.self), y = output.assumingMemoryBound(to: Float.self)
