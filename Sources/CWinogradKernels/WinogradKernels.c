@@ -18,7 +18,10 @@
 #define GFP_AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma")))
 #endif
 
-enum { POSITIONS = 16, BLOCK_TILES_MIN = 6, BLOCK_TILES_MAX = 96, L2_BUDGET_BYTES = 512 << 10 };
+// A worker's block of tiles keeps its transformed inputs and products within L2_BUDGET_BYTES
+// (half of a Zen 3 core's 512 KiB L2, with the weights beside them): of 128, 256 and 512 KiB,
+// 256 was fastest for the stego decoder's 32- and 64-channel layers (Docs/benchmarks.md).
+enum { POSITIONS = 16, BLOCK_TILES_MIN = 6, BLOCK_TILES_MAX = 96, L2_BUDGET_BYTES = 256 << 10 };
 
 static int round_up16(int k) { return (k + 15) / 16 * 16; }
 

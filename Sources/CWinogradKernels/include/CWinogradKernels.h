@@ -24,7 +24,7 @@ void gfp_winograd_f2_transform_weights(const float *weight, int k, int c, float 
 void gfp_winograd_f2_transform_weights_backward_data(const float *weight, int k, int c, float *transformed);
 
 /// The tiles (2 x 2 outputs each) a worker takes at a time for `k` outputs and `c` inputs: its
-/// transformed inputs and products fit in a core's L2 cache.
+/// transformed inputs and products take about 256 KiB, to stay in a core's L2 cache.
 int gfp_winograd_f2_tiles_per_block(int k, int c);
 
 /// Floats of scratch memory one worker needs (transformed inputs and products of one block).

@@ -180,7 +180,7 @@ enum DNNL {
         let key = PlanKey(kind: .forward, input: input, weight: weight, output: output, geometry: geometry, withBias: false)
         return state.withLock { state in
             let plan = state.plan(for: key)
-            return (plan.kernelName, plan.winograd?.scratchBytes ?? plan.scratchpad?.bytes ?? 0)
+            return (plan.kernelName, plan.ownKernel?.scratchBytes ?? plan.scratchpad?.bytes ?? 0)
         }
     }
 
@@ -228,12 +228,12 @@ enum DNNL {
         let scratchpad: (memory: dnnl_memory_t, bytes: Int)?
         let implementation: String
         var boundScratchpad: UnsafeMutableRawPointer?
-        /// Set when this plan runs as `WinogradConvolution` instead of `primitive` (whose layouts
+        /// Set when this plan runs one of gfp's own kernels instead of `primitive` (whose layouts
         /// it keeps).
-        var winograd: WinogradConvolution?
+        var ownKernel: (any OwnConvolutionKernel)?
 
-        /// The kernel that runs: oneDNN's implementation, or `WinogradConvolution.kernelName`.
-        var kernelName: String { winograd == nil ? implementation : WinogradConvolution.kernelName }
+        /// The kernel that runs: oneDNN's implementation, or the own kernel's name.
+        var kernelName: String { ownKernel?.name ?? implementation }
 
         init(primitive: dnnl_primitive_t, descriptors: [dnnl_primitive_desc_t], operands: [Operand],
              bias: (Int32, dnnl_memory_t)?, scratchpad: (dnnl_memory_t, Int)?, implementation: String) {
@@ -252,7 +252,7 @@ enum DNNL {
     }
 
     /// Growable 64-byte-aligned buffers shared by all plans (safe: execution is serialized).
-    /// Slots 0–2 hold blocked operands, slot 3 oneDNN's scratchpad, slot 4 `WinogradConvolution`'s.
+    /// Slots 0–2 hold blocked operands, slot 3 oneDNN's scratchpad, slot 4 an own kernel's.
     private struct Arena {
         private var slots: [(pointer: UnsafeMutableRawPointer, bytes: Int)?] = [nil, nil, nil, nil, nil]
 
@@ -311,7 +311,7 @@ enum DNNL {
     private static func execute(_ key: PlanKey, _ arguments: [Argument], bias: UnsafeMutableRawPointer?) -> TensorStorage? {
         state.withLock { state in
             let plan = state.plan(for: key)
-            if let winograd = plan.winograd, let result = runWinograd(winograd, plan: plan, arguments, bias: bias,
+            if let kernel = plan.ownKernel, let result = runOwnKernel(kernel, plan: plan, arguments, bias: bias,
                                                                       state: &state) {
                 return result
             }
@@ -380,12 +380,12 @@ enum DNNL {
         }
     }
 
-    /// Runs `plan` through `winograd` when `arguments` are storages (x, w → new y, or new gx ← w, gy):
+    /// Runs `plan` through `kernel` when `arguments` are storages (x, w → new y, or new gx ← w, gy):
     /// the activation read in the plan's blocked layout, the weights row-major, the result a new
     /// storage in the plan's layout for it (as oneDNN's). Nil for the plain-pointer forms.
-    private static func runWinograd(_ winograd: WinogradConvolution, plan: Plan, _ arguments: [Argument],
-                                    bias: UnsafeMutableRawPointer?, state: inout State) -> TensorStorage? {
-        let (readSlot, writtenSlot) = winograd.pass == .forward ? (0, 2) : (2, 0)
+    private static func runOwnKernel(_ kernel: any OwnConvolutionKernel, plan: Plan, _ arguments: [Argument],
+                                     bias: UnsafeMutableRawPointer?, state: inout State) -> TensorStorage? {
+        let (readSlot, writtenSlot) = kernel.readsOutputGradient ? (2, 0) : (0, 2)
         guard case .storage(let read) = arguments[readSlot], case .storage(let weight) = arguments[1],
               case .newStorage(let count) = arguments[writtenSlot] else { return nil }
         let x = prepareInput(read, layout: plan.operands[readSlot].layout, slot: readSlot, state: &state)
@@ -393,8 +393,8 @@ enum DNNL {
         let layout = plan.operands[writtenSlot].layout!
         let buffer = TensorStorage.allocate(bytes: layout.bytes)
         let output = TensorStorage(blockedOnly: BlockedBuffer(layout: layout, pointer: buffer), count: count)
-        winograd.run(input: x, weight: w, bias: bias, output: buffer,
-                     scratch: state.arena.buffer(4, bytes: winograd.scratchBytes))
+        kernel.run(input: x, weight: w, bias: bias, output: buffer,
+                   scratch: state.arena.buffer(4, bytes: kernel.scratchBytes))
         return output
     }
 
@@ -471,17 +471,20 @@ enum DNNL {
 
     /// The plan for `key`: oneDNN's choice of algorithm, or the direct one when that choice
     /// needs more scratch memory than `scratchpadLimit` and the direct one needs less.
-    /// A forward or input-gradient plan that `WinogradConvolution` can run gets it.
+    /// A forward or input-gradient plan that one of gfp's own kernels runs faster gets it
+    /// (`WinogradConvolution`, `SmallOutputConvolution`).
     private static func makePlan(_ key: PlanKey, engine: dnnl_engine_t) -> Plan {
         let plan = makeOneDNNPlan(key, engine: engine)
         switch key.kind {
         case .forward:
-            plan.winograd = WinogradConvolution(
+            let (read, written) = (plan.operands[0].layout, plan.operands[2].layout)
+            plan.ownKernel = WinogradConvolution(
                 .forward, input: key.input, weight: key.weight, geometry: key.geometry, activationSlope: key.activationSlope,
-                readLayout: plan.operands[0].layout, writtenLayout: plan.operands[2].layout,
-                implementation: plan.implementation)
+                readLayout: read, writtenLayout: written, implementation: plan.implementation)
+                ?? SmallOutputConvolution(input: key.input, weight: key.weight, output: key.output, geometry: key.geometry,
+                                          activationSlope: key.activationSlope, readLayout: read, writtenLayout: written)
         case .backwardData:
-            plan.winograd = WinogradConvolution(
+            plan.ownKernel = WinogradConvolution(
                 .backwardData, input: key.input, weight: key.weight, geometry: key.geometry, activationSlope: nil,
                 readLayout: plan.operands[2].layout, writtenLayout: plan.operands[0].layout,
                 implementation: plan.implementation)
@@ -620,4 +623,30 @@ enum DNNL {
         let raw = Int(status.rawValue)
         preconditionFailure("oneDNN: \(function) failed with status \(raw < names.count ? names[raw] : "\(raw)")")
     }
+}
+
+/// A kernel of gfp's own that a `DNNL` plan runs instead of its oneDNN primitive, in the layouts
+/// oneDNN chose: it reads one activation (x, or the output gradient) in its blocked layout and
+/// the weights row-major, and writes the other activation in its blocked layout.
+protocol OwnConvolutionKernel {
+    /// How benchmarks and plan summaries name the kernel.
+    var name: String { get }
+    /// Whether the kernel reads the output gradient and writes the input gradient (otherwise it
+    /// reads x and writes y).
+    var readsOutputGradient: Bool { get }
+    /// Bytes of 64-byte-aligned scratch memory `run` needs.
+    var scratchBytes: Int { get }
+    /// Computes the written activation from `input`, `weight` and `bias` into `output`.
+    func run(input: UnsafeRawPointer, weight: UnsafeRawPointer, bias: UnsafeRawPointer?,
+             output: UnsafeMutableRawPointer, scratch: UnsafeMutableRawPointer)
+}
+
+extension WinogradConvolution: OwnConvolutionKernel {
+    var name: String { Self.kernelName }
+    var readsOutputGradient: Bool { pass == .backwardData }
+}
+
+extension SmallOutputConvolution: OwnConvolutionKernel {
+    var name: String { Self.kernelName }
+    var readsOutputGradient: Bool { false }
 }
