@@ -2,7 +2,7 @@ import XCTest
 import TestSupport
 @testable import Tensor
 
-/// `WinogradConvolution` (the F(2×2, 3×3) path for 3×3 convolutions and their input gradients on
+/// `WinogradConvolution` (the F(4×4, 3×3) path for 3×3 convolutions and their input gradients on
 /// AVX2 CPUs) against a double-precision loop and oneDNN's direct kernel, and the gradients
 /// through it against finite differences.
 /// On CPUs where the path does not apply (AVX-512: oneDNN's own layouts and Winograd) the same
@@ -21,8 +21,8 @@ final class WinogradConvolutionTests: XCTestCase {
     ]
 
     /// conv2d's storage path (Winograd where it applies) with bias and each activation, against
-    /// the double-precision loop; the error stays at float rounding (oneDNN's own Winograd kernels
-    /// are documented at about 1e-6 relative).
+    /// the double-precision loop: within 1e-5 of the output's largest magnitude (F(4×4, 3×3) in
+    /// single precision measured about 5e-6 on the decoder's layers).
     func testForwardMatchesDoublePrecisionLoop() {
         for (index, c) in Self.cases.enumerated() {
             let x = DNNLKernelTests.random(c.input.reduce(1, *), seed: UInt64(10 + index))
@@ -34,11 +34,11 @@ final class WinogradConvolutionTests: XCTestCase {
                                       bias: Tensor(shape: [c.weight[0]], scalars: bias), padding: 1, activation: activation)
                 let expected = reference.map { v in activation.map { v > 0 ? v : v * $0.negativeSlope } ?? v }
                 let error = DNNLKernelTests.relativeError(y.scalars, expected)
-                XCTAssertLessThan(error, 2e-6, "\(c.name), \(String(describing: activation))")
+                XCTAssertLessThan(error, 1e-5, "\(c.name), \(String(describing: activation))")
             }
             let unbiased = Tensor.conv2d(Tensor(shape: c.input, scalars: x), weight: Tensor(shape: c.weight, scalars: w), padding: 1)
             XCTAssertLessThan(DNNLKernelTests.relativeError(unbiased.scalars, DNNLKernelTests.naiveForward(c, x: x, w: w, bias: nil)),
-                              2e-6, "\(c.name) without bias")
+                              1e-5, "\(c.name) without bias")
         }
     }
 
@@ -51,7 +51,7 @@ final class WinogradConvolutionTests: XCTestCase {
                                             padding: 1)
             XCTAssertEqual(gx.shape, c.input)
             XCTAssertLessThan(DNNLKernelTests.relativeError(gx.scalars, DNNLKernelTests.naiveBackwardData(c, gy: gy, w: w)),
-                              2e-6, c.name)
+                              1e-5, c.name)
         }
     }
 
@@ -66,7 +66,7 @@ final class WinogradConvolutionTests: XCTestCase {
                                         output: y.baseAddress!, outputShape: c.output, geometry: c.geometry)
             }
             let y = Tensor.conv2d(Tensor(shape: c.input, scalars: x), weight: Tensor(shape: c.weight, scalars: w), padding: 1)
-            XCTAssertLessThan(DNNLKernelTests.relativeError(y.scalars, direct), 2e-6, c.name)
+            XCTAssertLessThan(DNNLKernelTests.relativeError(y.scalars, direct), 1e-5, c.name)
         }
     }
 
