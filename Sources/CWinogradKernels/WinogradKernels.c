@@ -51,15 +51,16 @@ size_t gfp_winograd_f4_scratch_floats(int k, int c) {
     return (size_t)POSITIONS * gfp_winograd_f4_tiles_per_block(k, c) * (c + round_up16(k));
 }
 
-// U = G g G^T of one 3x3 kernel g into transformed[p][o / 16][i][o % 16] (c inputs, kp outputs).
+// U = G g G^T of one 3x3 kernel g into transformed[p][o / 16][i][o % 16] (c inputs, kp outputs),
+// with G of the interpolation points 0, 1, -1, 1/2, -1/2 and infinity (Lavin & Gray's F(4x4, 3x3)).
 static void transform_kernel(const float g[9], int o, int i, int c, int kp, float *transformed) {
     static const float G[6][3] = { { 0.25f, 0, 0 }, { -1.f / 6, -1.f / 6, -1.f / 6 }, { -1.f / 6, 1.f / 6, -1.f / 6 },
                                    { 1.f / 24, 1.f / 12, 1.f / 6 }, { 1.f / 24, -1.f / 12, 1.f / 6 }, { 0, 0, 1 } };
     double t[6][3];
     for (int r = 0; r < 6; r++) for (int j = 0; j < 3; j++) t[r][j] = (double)G[r][0] * g[j] + (double)G[r][1] * g[3 + j] + (double)G[r][2] * g[6 + j];
-    for (int r = 0; r < 6; r++) for (int s2 = 0; s2 < 6; s2++) {
-        double u = G[s2][0] * t[r][0] + G[s2][1] * t[r][1] + G[s2][2] * t[r][2];
-        size_t p = (size_t)(r * 6 + s2);
+    for (int r = 0; r < 6; r++) for (int col = 0; col < 6; col++) {
+        double u = G[col][0] * t[r][0] + G[col][1] * t[r][1] + G[col][2] * t[r][2];
+        size_t p = (size_t)(r * 6 + col);
         transformed[((p * (kp / 16) + o / 16) * c + i) * 16 + o % 16] = (float)u;
     }
 }
@@ -118,6 +119,9 @@ GFP_AVX2_INLINE void multiply1(const float *v, int c, const float *u, float *m) 
     _mm256_store_ps(m + 8, a1);
 }
 
+// t = B^T d for one column (or row) of six values, B^T's rows being
+// (4, 0, -5, 0, 1, 0), (0, -4, -4, 1, 1, 0), (0, 4, -4, -1, 1, 0), (0, -2, -1, 2, 1, 0),
+// (0, 2, -1, -2, 1, 0) and (0, 4, 0, -5, 0, 1).
 GFP_AVX2_INLINE void bt6(__m256 d0, __m256 d1, __m256 d2, __m256 d3, __m256 d4, __m256 d5, __m256 *t) {
     const __m256 four = _mm256_set1_ps(4), five = _mm256_set1_ps(5), two = _mm256_set1_ps(2);
     __m256 a = _mm256_fnmadd_ps(four, d2, d4), b = _mm256_fnmadd_ps(four, d1, d3);
@@ -130,6 +134,7 @@ GFP_AVX2_INLINE void bt6(__m256 d0, __m256 d1, __m256 d2, __m256 d3, __m256 d4, 
     t[5] = _mm256_fmadd_ps(four, d1, _mm256_fnmadd_ps(five, d3, d5));
 }
 
+// V[p][t][c] = (B^T d B)[p] for the 6x6 patch at rows 4ty-1.., columns 4tx-1.. (zeros outside).
 GFP_AVX2_INLINE void transform_input(const float *x, int c, int h, int w, long tile, int tiles_h, int tiles_w,
                                      float *v, int block_tiles, int t) {
     long per_image = (long)tiles_h * tiles_w;
@@ -159,6 +164,8 @@ GFP_AVX2_INLINE void transform_input(const float *x, int c, int h, int w, long t
     }
 }
 
+// o = A^T m for six values, A^T's rows being (1, 1, 1, 1, 1, 0), (0, 1, -1, 2, -2, 0),
+// (0, 1, 1, 4, 4, 0) and (0, 1, -1, 8, -8, 1).
 GFP_AVX2_INLINE void at6(__m256 m0, __m256 m1, __m256 m2, __m256 m3, __m256 m4, __m256 m5, __m256 *o) {
     __m256 p = _mm256_add_ps(m1, m2), q = _mm256_sub_ps(m1, m2), r = _mm256_add_ps(m3, m4), s = _mm256_sub_ps(m3, m4);
     o[0] = _mm256_add_ps(_mm256_add_ps(m0, p), r);
@@ -167,6 +174,8 @@ GFP_AVX2_INLINE void at6(__m256 m0, __m256 m1, __m256 m2, __m256 m3, __m256 m4, 
     o[3] = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(8), s, q), m5);
 }
 
+// Y = A^T M A for tile t (a 4x4 output block), plus bias, activation, written where it lies
+// inside the image.
 GFP_AVX2_INLINE void transform_output(const float *m, int k, int kp, int block_tiles, int t, long tile, int h, int w,
                                       int tiles_h, int tiles_w, const float *bias, int activate, float slope, float *y) {
     long per_image = (long)tiles_h * tiles_w;
