@@ -104,6 +104,14 @@ final class DNNLKernelTests: XCTestCase {
 
     // MARK: Helpers
 
+    /// The channel block of oneDNN's activation layout on this CPU (8: nChw8c with AVX2 only,
+    /// 16: nChw16c with AVX-512), read from a convolution's output; nil if it is not blocked.
+    static var activationChannelBlock: Int? {
+        let output = Tensor.conv2d(Tensor(shape: [1, 8, 4, 4], scalars: .init(repeating: 1, count: 128)),
+                                   weight: Tensor(shape: [8, 8, 1, 1], scalars: .init(repeating: 1, count: 64)))
+        return ChannelBlockedValues(output)?.block
+    }
+
     /// Deterministic uniform values in [-1, 1).
     static func random(_ count: Int, seed: UInt64) -> [Float] {
         var state = seed &* 6364136223846793005 &+ 1442695040888963407

@@ -48,9 +48,7 @@ final class SmallOutputConvolutionTests: XCTestCase {
 
     /// With nChw8c layouts (AVX2-only CPUs) the path is taken for these shapes and not for larger outputs.
     func testThePathIsTakenWhereItApplies() throws {
-        let sample = Tensor.conv2d(Tensor(shape: [1, 8, 4, 4], scalars: .init(repeating: 1, count: 128)),
-                                   weight: Tensor(shape: [8, 8, 1, 1], scalars: .init(repeating: 1, count: 64)))
-        let block = ChannelBlockedValues(sample)?.block
+        let block = DNNLKernelTests.activationChannelBlock
         try XCTSkipUnless(block == 8, "oneDNN's activations are not nChw8c on this CPU (block \(block.map(String.init) ?? "none"))")
         // The stride-1 2×2 case goes to Winograd where that runs; the others here are the GEMM's.
         for c in Self.cases where c.name != "8→8, 2×2 stride 1" || !WinogradConvolution.isEnabled {

@@ -74,10 +74,7 @@ final class WinogradConvolutionTests: XCTestCase {
     /// shapes, and not for stride 2, another padding or channel counts off the block.
     func testThePathIsTakenWhereItApplies() throws {
         let geometry = ConvolutionGeometry(stride: 1, padding: 1)
-        // oneDNN's activation layout on this CPU: nChw8c with AVX2 only, nChw16c with AVX-512.
-        let sample = Tensor.conv2d(Tensor(shape: [1, 8, 4, 4], scalars: .init(repeating: 1, count: 128)),
-                                   weight: Tensor(shape: [8, 8, 1, 1], scalars: .init(repeating: 1, count: 64)))
-        let block = ChannelBlockedValues(sample)?.block
+        let block = DNNLKernelTests.activationChannelBlock
         try XCTSkipUnless(WinogradConvolution.isEnabled && block == 8,
                           "this CPU runs oneDNN's kernels (channel block \(block.map(String.init) ?? "none"))")
         for c in Self.cases {
