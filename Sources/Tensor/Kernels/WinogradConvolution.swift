@@ -16,7 +16,8 @@ import CWinogradKernels
 /// 8, oneDNN chose the channel-blocked layout nChw8c for both activations (the AVX2 layout; on
 /// AVX-512 CPUs it is nChw16c and oneDNN's own Winograd runs) and did not choose Winograd
 /// itself. The values agree with the direct convolution's to about 5e-6 relative (of the
-/// output's largest magnitude), the usual accuracy of F(4×4, 3×3) in single precision. The weight gradient stays with oneDNN.
+/// output's largest magnitude), the usual accuracy of F(4×4, 3×3) in single precision. The
+/// weight gradient stays with oneDNN.
 ///
 /// `GFP_WINOGRAD=0` in the environment turns the path off (for comparisons).
 struct WinogradConvolution {
