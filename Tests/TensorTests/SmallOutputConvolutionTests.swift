@@ -46,16 +46,14 @@ final class SmallOutputConvolutionTests: XCTestCase {
         }
     }
 
-    /// With nChw8c layouts (AVX2-only CPUs) the path is taken for these shapes and not for larger outputs.
-    func testThePathIsTakenWhereItApplies() throws {
-        let block = DNNLKernelTests.activationChannelBlock
-        try XCTSkipUnless(block == 8, "oneDNN's activations are not nChw8c on this CPU (block \(block.map(String.init) ?? "none"))")
+    /// With nChw8c layouts (AVX2-only CPUs) the path is taken for these shapes and not for larger
+    /// outputs; with other layouts (AVX-512) it is never taken.
+    func testThePathIsTakenWhereItApplies() {
+        let applies = DNNLKernelTests.activationChannelBlock == 8
         // The stride-1 2×2 case goes to Winograd where that runs; the others here are the GEMM's.
         for c in Self.cases where c.name != "8→8, 2×2 stride 1" || !WinogradConvolution.isEnabled {
-            let x = Tensor(shape: c.input, scalars: DNNLKernelTests.random(c.input.reduce(1, *), seed: 1))
-            _ = conv(c, x, Tensor(shape: c.weight, scalars: DNNLKernelTests.random(c.weight.reduce(1, *), seed: 2)))
-            XCTAssertEqual(DNNL.forwardPlanSummary(input: c.input, weight: c.weight, geometry: c.geometry).implementation,
-                           SmallOutputConvolution.kernelName, c.name)
+            let kernel = DNNL.forwardPlanSummary(input: c.input, weight: c.weight, geometry: c.geometry).implementation
+            XCTAssertEqual(kernel == SmallOutputConvolution.kernelName, applies, "\(c.name): \(kernel)")
         }
         let larger = DNNL.forwardPlanSummary(input: [4, 64, 8, 8], weight: [64, 64, 3, 3], geometry: .init(stride: 2, padding: 1))
         XCTAssertNotEqual(larger.implementation, SmallOutputConvolution.kernelName, "4×4 outputs")

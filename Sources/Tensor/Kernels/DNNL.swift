@@ -469,10 +469,8 @@ enum DNNL {
         return 128 << 20
     }()
 
-    /// The plan for `key`: oneDNN's choice of algorithm, or the direct one when that choice
-    /// needs more scratch memory than `scratchpadLimit` and the direct one needs less.
-    /// A forward or input-gradient plan that one of gfp's own kernels runs faster gets it
-    /// (`WinogradConvolution`, `SmallOutputConvolution`).
+    /// The plan for `key` (`makeOneDNNPlan`); a forward or input-gradient plan that one of gfp's
+    /// own kernels runs faster gets it (`WinogradConvolution`, `SmallOutputConvolution`).
     private static func makePlan(_ key: PlanKey, engine: dnnl_engine_t) -> Plan {
         let plan = makeOneDNNPlan(key, engine: engine)
         switch key.kind {
@@ -494,6 +492,8 @@ enum DNNL {
         return plan
     }
 
+    /// oneDNN's plan for `key`: its choice of algorithm, or the direct one when that choice
+    /// needs more scratch memory than `scratchpadLimit` and the direct one needs less.
     private static func makeOneDNNPlan(_ key: PlanKey, engine: dnnl_engine_t) -> Plan {
         let chosen = makePlan(key, engine: engine, algorithm: algorithm)
         guard let scratch = chosen.scratchpad?.bytes, scratch > scratchpadLimit else { return chosen }
