@@ -12,8 +12,6 @@
 // only called after gfp_winograd_available() said yes.
 #include "CWinogradKernels.h"
 
-#include <string.h>
-
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define GFP_AVX2 __attribute__((target("avx2,fma")))
@@ -51,13 +49,15 @@ size_t gfp_winograd_f4_scratch_floats(int k, int c) {
     return (size_t)POSITIONS * gfp_winograd_f4_tiles_per_block(k, c) * (c + round_up16(k));
 }
 
-// U = G g G^T of one 3x3 kernel g into transformed[p][o / 16][i][o % 16] (c inputs, kp outputs),
-// with G of the interpolation points 0, 1, -1, 1/2, -1/2 and infinity (Lavin & Gray's F(4x4, 3x3)).
-static void transform_kernel(const float g[9], int o, int i, int c, int kp, float *transformed) {
+// U = G g G^T of one 3x3 kernel g (zeros when g is NULL) into transformed[p][o / 16][i][o % 16]
+// (c inputs, kp outputs), with G of the interpolation points 0, 1, -1, 1/2, -1/2 and infinity
+// (Lavin & Gray's F(4x4, 3x3)).
+static void transform_kernel(const float *g, int o, int i, int c, int kp, float *transformed) {
     static const float G[6][3] = { { 0.25f, 0, 0 }, { -1.f / 6, -1.f / 6, -1.f / 6 }, { -1.f / 6, 1.f / 6, -1.f / 6 },
                                    { 1.f / 24, 1.f / 12, 1.f / 6 }, { 1.f / 24, -1.f / 12, 1.f / 6 }, { 0, 0, 1 } };
-    double t[6][3];
-    for (int r = 0; r < 6; r++) for (int j = 0; j < 3; j++) t[r][j] = (double)G[r][0] * g[j] + (double)G[r][1] * g[3 + j] + (double)G[r][2] * g[6 + j];
+    double t[6][3] = { { 0 } };
+    if (g)
+        for (int r = 0; r < 6; r++) for (int j = 0; j < 3; j++) t[r][j] = (double)G[r][0] * g[j] + (double)G[r][1] * g[3 + j] + (double)G[r][2] * g[6 + j];
     for (int r = 0; r < 6; r++) for (int col = 0; col < 6; col++) {
         double u = G[col][0] * t[r][0] + G[col][1] * t[r][1] + G[col][2] * t[r][2];
         size_t p = (size_t)(r * 6 + col);
@@ -65,21 +65,23 @@ static void transform_kernel(const float g[9], int o, int i, int c, int kp, floa
     }
 }
 
-void gfp_winograd_f4_transform_weights(const float *weight, int k, int c, float *transformed) {
-    memset(transformed, 0, gfp_winograd_f4_weight_floats(k, c) * sizeof(float));
-    for (int o = 0; o < k; o++)
-        for (int i = 0; i < c; i++) transform_kernel(weight + ((size_t)o * c + i) * 9, o, i, c, round_up16(k), transformed);
+void gfp_winograd_f4_transform_weights(const float *weight, int k, int c, int o_begin, int o_end, float *transformed) {
+    for (int o = o_begin; o < o_end; o++)
+        for (int i = 0; i < c; i++)
+            transform_kernel(o < k ? weight + ((size_t)o * c + i) * 9 : NULL, o, i, c, round_up16(k), transformed);
 }
 
 // The input gradient of y = conv(x, w) is conv(gy, w') with w'[i][o] = w[o][i] rotated by 180 degrees.
-void gfp_winograd_f4_transform_weights_backward_data(const float *weight, int k, int c, float *transformed) {
-    memset(transformed, 0, gfp_winograd_f4_weight_floats(c, k) * sizeof(float));
-    for (int i = 0; i < c; i++) {
+void gfp_winograd_f4_transform_weights_backward_data(const float *weight, int k, int c, int i_begin, int i_end,
+                                                     float *transformed) {
+    for (int i = i_begin; i < i_end; i++) {
         for (int o = 0; o < k; o++) {
-            const float *g = weight + ((size_t)o * c + i) * 9;
             float rotated[9];
-            for (int t = 0; t < 9; t++) rotated[t] = g[8 - t];
-            transform_kernel(rotated, i, o, k, round_up16(c), transformed);
+            if (i < c) {
+                const float *g = weight + ((size_t)o * c + i) * 9;
+                for (int t = 0; t < 9; t++) rotated[t] = g[8 - t];
+            }
+            transform_kernel(i < c ? rotated : NULL, i, o, k, round_up16(c), transformed);
         }
     }
 }

@@ -14,14 +14,18 @@ int gfp_winograd_available(void);
 size_t gfp_winograd_f4_weight_floats(int k, int c);
 
 /// Transforms OIHW 3x3 weights `weight` [k][c][3][3] into `transformed`
-/// (gfp_winograd_f4_weight_floats(k, c) floats): G g G^T per channel pair.
-void gfp_winograd_f4_transform_weights(const float *weight, int k, int c, float *transformed);
+/// (gfp_winograd_f4_weight_floats(k, c) floats): G g G^T per channel pair, for the output
+/// channels `o_begin..<o_end` of 0..<k rounded up to 16 (zeros for those past k), so that
+/// workers can share the channels.
+void gfp_winograd_f4_transform_weights(const float *weight, int k, int c, int o_begin, int o_end, float *transformed);
 
 /// Transforms the weights of y = conv(x, weight) (OIHW [k][c][3][3]) for its input gradient
 /// gx = conv(gy, weight'), weight' [c][k][3][3] being weight with its channel axes swapped and
 /// each kernel rotated by 180 degrees: gfp_winograd_f4_weight_floats(c, k) floats, to be used by
-/// gfp_winograd_f4_forward with k input and c output channels.
-void gfp_winograd_f4_transform_weights_backward_data(const float *weight, int k, int c, float *transformed);
+/// gfp_winograd_f4_forward with k input and c output channels; for the channels of x
+/// `i_begin..<i_end` of 0..<c rounded up to 16 (zeros for those past c).
+void gfp_winograd_f4_transform_weights_backward_data(const float *weight, int k, int c, int i_begin, int i_end,
+                                                     float *transformed);
 
 /// The tiles (4 x 4 outputs each) a worker takes at a time for `k` outputs and `c` inputs: its
 /// transformed inputs and products take about 256 KiB, to stay in a core's L2 cache.
@@ -39,5 +43,28 @@ size_t gfp_winograd_f4_scratch_floats(int k, int c);
 void gfp_winograd_f4_forward(const float *x, int n, int c, int h, int w, const float *transformed, int k,
                              const float *bias, int activate, float negative_slope, float *y,
                              long tile_begin, long tile_end, float *scratch);
+
+/// Floats of the packed weights of a stride-2 3x3 convolution with `k` output and `c` input
+/// channels: k rounded up to 16, c to 8, times 9.
+size_t gfp_stride2_weight_floats(int k, int c);
+
+/// Packs OIHW 3x3 weights `weight` [k][c][3][3] for gfp_stride2_forward
+/// (gfp_stride2_weight_floats(k, c) floats, 32-byte aligned).
+void gfp_stride2_pack_weights(const float *weight, int k, int c, float *packed);
+
+/// Floats of scratch memory one worker of gfp_stride2_forward needs: one zero-bordered image.
+size_t gfp_stride2_scratch_floats(int c, int h, int w);
+
+/// y = activation(conv3x3(x, w) + bias) with stride 2 and one row/column of zero padding on
+/// every side (output (h - 1) / 2 + 1 by (w - 1) / 2 + 1), for the work units
+/// `unit_begin..<unit_end` of the n x ceil(k / 16) units (image-major; a unit is one image's
+/// 16 output channels). `x` is [n][c/8][h][w][8] when `input_blocked` (c a multiple of 8),
+/// otherwise row-major [n][c][h][w] (any c); `y` is [n][k/8][oh][ow][8] (k a multiple of 8);
+/// `packed` comes from gfp_stride2_pack_weights; `bias` ([k]) may be NULL; with `activate`,
+/// negative values are multiplied by `negative_slope` (0 gives ReLU). `scratch` holds
+/// gfp_stride2_scratch_floats(c, h, w) floats.
+void gfp_stride2_forward(const float *x, int c, int h, int w, int input_blocked, const float *packed, int k,
+                         const float *bias, int activate, float negative_slope, float *y, long unit_begin,
+                         long unit_end, float *scratch);
 
 #endif

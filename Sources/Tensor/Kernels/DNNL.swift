@@ -470,7 +470,8 @@ enum DNNL {
     }()
 
     /// The plan for `key` (`makeOneDNNPlan`); a forward or input-gradient plan that one of gfp's
-    /// own kernels runs faster gets it (`WinogradConvolution`, `SmallOutputConvolution`).
+    /// own kernels runs faster gets it (`WinogradConvolution`, `SmallOutputConvolution`,
+    /// `Stride2Convolution`).
     private static func makePlan(_ key: PlanKey, engine: dnnl_engine_t) -> Plan {
         let plan = makeOneDNNPlan(key, engine: engine)
         switch key.kind {
@@ -481,6 +482,8 @@ enum DNNL {
                 readLayout: read, writtenLayout: written, implementation: plan.implementation)
                 ?? SmallOutputConvolution(input: key.input, weight: key.weight, output: key.output, geometry: key.geometry,
                                           activationSlope: key.activationSlope, readLayout: read, writtenLayout: written)
+                ?? Stride2Convolution(input: key.input, weight: key.weight, output: key.output, geometry: key.geometry,
+                                      activationSlope: key.activationSlope, readLayout: read, writtenLayout: written)
         case .backwardData:
             plan.ownKernel = WinogradConvolution(
                 .backwardData, input: key.input, weight: key.weight, geometry: key.geometry, activationSlope: nil,
@@ -647,6 +650,11 @@ extension WinogradConvolution: OwnConvolutionKernel {
 }
 
 extension SmallOutputConvolution: OwnConvolutionKernel {
+    var name: String { Self.kernelName }
+    var readsOutputGradient: Bool { false }
+}
+
+extension Stride2Convolution: OwnConvolutionKernel {
     var name: String { Self.kernelName }
     var readsOutputGradient: Bool { false }
 }
