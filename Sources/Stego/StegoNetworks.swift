@@ -95,6 +95,23 @@ public final class StegoNetworks: Module {
         decoder = architecture.makeDecoder(generator: &generator)
         super.init()
     }
+
+    /// The networks of a finished run (its `encoder.h5` and `decoder.h5`), to train further.
+    /// - Throws: `StegoError.invalidArchitecture` when the two do not belong together.
+    public init(encoder: FingerprintEncoder, decoder: FingerprintDecoder) throws(StegoError) {
+        let (encoderArchitecture, decoderArchitecture) = (StegoArchitecture(of: encoder), StegoArchitecture(of: decoder))
+        guard encoderArchitecture.resolution == decoderArchitecture.resolution,
+              encoderArchitecture.imageChannels == decoderArchitecture.imageChannels,
+              encoderArchitecture.fingerprintLength == decoderArchitecture.fingerprintLength else {
+            throw .invalidArchitecture("the encoder (\(encoderArchitecture)) and the decoder (\(decoderArchitecture)) do not match")
+        }
+        architecture = decoderArchitecture
+        self.encoder = encoder
+        self.decoder = decoder
+        super.init()
+        encoder.train()
+        decoder.train()
+    }
 }
 
 /// Errors of the steganography method.
@@ -104,12 +121,15 @@ public enum StegoError: Error, Equatable, CustomStringConvertible {
     case imageShape(expected: [Int], found: [Int])
     /// A fingerprint of the wrong length or with values other than 0 and 1.
     case invalidFingerprint(String)
+    /// Training settings out of range.
+    case invalidConfiguration(String)
 
     public var description: String {
         switch self {
         case .invalidArchitecture(let reason): "invalid steganography architecture: \(reason)"
         case let .imageShape(expected, found): "images have shape \(found), the model expects \(expected)"
         case .invalidFingerprint(let reason): "invalid fingerprint: \(reason)"
+        case .invalidConfiguration(let reason): "invalid training settings: \(reason)"
         }
     }
 }

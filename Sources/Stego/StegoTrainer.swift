@@ -17,8 +17,36 @@ public struct StegoTrainingConfiguration: Codable, Hashable, Sendable {
     /// applied, in its differentiable form, to the fingerprinted images before the decoder, so
     /// that the fingerprint survives it. `nil` trains without (the official setting).
     public var immunization: String?
+    /// Whether only the decoder learns, the encoder staying as it is: with an `immunization`,
+    /// a decoder that reads the same encoder's fingerprints under a perturbation, while data sets
+    /// that encoder fingerprinted stay valid. The loss is then the BCE alone.
+    public var freezesEncoder = false
+    /// Attenuation: when set, each fingerprinted image's residual (its difference from the
+    /// original) is scaled by a factor drawn uniformly from [`attenuation`, 1] before the decoder
+    /// (and before the immunisation), so that the decoder learns to read fingerprints weaker
+    /// than the encoder writes them, as a GAN trained on the images reproduces them. `nil`: off.
+    public var attenuation: Float?
 
     public init() {}
+
+    private enum CodingKeys: String, CodingKey {
+        case batchSize, learningRate, bceWeight, l2Schedule, chanceWarningStep, seed, immunization, freezesEncoder, attenuation
+    }
+
+    /// Reads configurations written before `freezesEncoder` and `attenuation` existed as training
+    /// both networks without attenuation.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        batchSize = try container.decode(Int.self, forKey: .batchSize)
+        learningRate = try container.decode(Float.self, forKey: .learningRate)
+        bceWeight = try container.decode(Float.self, forKey: .bceWeight)
+        l2Schedule = try container.decode(L2Schedule.self, forKey: .l2Schedule)
+        chanceWarningStep = try container.decode(Int.self, forKey: .chanceWarningStep)
+        seed = try container.decode(UInt64.self, forKey: .seed)
+        immunization = try container.decodeIfPresent(String.self, forKey: .immunization)
+        freezesEncoder = try container.decodeIfPresent(Bool.self, forKey: .freezesEncoder) ?? false
+        attenuation = try container.decodeIfPresent(Float.self, forKey: .attenuation)
+    }
 }
 
 /// What one steganography training step measured.
@@ -34,7 +62,8 @@ public struct StegoStepMetrics: Sendable {
 }
 
 /// Trains the fingerprint encoder and decoder together: one Adam over both, fresh Bernoulli(0.5)
-/// bits per image per step, loss = BCE(decoder(encoder(f, x)), f) + λ·MSE(encoder(f, x), x).
+/// bits per image per step, loss = BCE(decoder(encoder(f, x)), f) + λ·MSE(encoder(f, x), x)
+/// (or the decoder alone on the BCE, with `freezesEncoder`).
 public final class StegoTrainer {
     public let networks: StegoNetworks
     public let configuration: StegoTrainingConfiguration
@@ -47,8 +76,12 @@ public final class StegoTrainer {
     /// The parsed immunisation perturbation.
     public let immunization: Perturbation?
 
-    /// - Throws: a `PerturbationParseError` when `configuration.immunization` does not parse.
+    /// - Throws: a `PerturbationParseError` when `configuration.immunization` does not parse,
+    ///   `StegoError.invalidConfiguration` when the attenuation is outside [0, 1].
     public init(networks: StegoNetworks, configuration: StegoTrainingConfiguration) throws {
+        if let minimum = configuration.attenuation, !(0...1).contains(minimum) {
+            throw StegoError.invalidConfiguration("attenuation \(minimum) is outside [0, 1]")
+        }
         self.networks = networks
         self.configuration = configuration
         immunization = try configuration.immunization.map { try Perturbation(parsing: $0) }
@@ -80,12 +113,20 @@ public final class StegoTrainer {
         let n = images.shape[0]
         let bits = Tensor.bernoulli([n, a.fingerprintLength], using: &random)
         let lambda = schedule.weight(configuration.l2Schedule)
-        let fingerprinted = networks.encoder(fingerprints: bits, images: images)
-        let decoderInput = try immunization.map { try $0.applyDifferentiably(fingerprinted, using: &random) } ?? fingerprinted
+        let fingerprinted = configuration.freezesEncoder
+            ? withoutGradients { networks.encoder(fingerprints: bits, images: images) }
+            : networks.encoder(fingerprints: bits, images: images)
+        var decoderInput = fingerprinted
+        if let minimum = configuration.attenuation {
+            let factors = Tensor.uniform([n, 1, 1, 1], low: minimum, high: 1, using: &random)
+            decoderInput = images + (fingerprinted - images) * factors
+        }
+        decoderInput = try immunization.map { try $0.applyDifferentiably(decoderInput, using: &random) } ?? decoderInput
         let logits = networks.decoder(decoderInput)
         let bce = binaryCrossEntropyWithLogits(logits: logits, targets: bits)
         let mse = mseLoss(predictions: fingerprinted, targets: images)
-        let loss = bce * configuration.bceWeight + mse * lambda
+        // Frozen, the encoder's parameters get no gradient, so Adam leaves them (and their moments) alone.
+        let loss = configuration.freezesEncoder ? bce * configuration.bceWeight : bce * configuration.bceWeight + mse * lambda
         guard loss.scalar.isFinite else {
             throw TrainingError.nonFiniteLoss(step: step, loss: "steganography", value: loss.scalar)
         }

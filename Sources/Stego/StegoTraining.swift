@@ -14,6 +14,7 @@ public enum StegoTraining {
     /// - Parameters:
     ///   - makeSource: creates the image stream from the beginning (batches in [0, 1]); on resume
     ///     the batches already used are skipped.
+    ///   - initializeFrom: another run to start this new one from (`startingTrainer(from:configuration:)`).
     ///   - warn: receives the chance-level warning (once) and other notices.
     /// - Returns: the trainer after the last step; `encoder.h5` and `decoder.h5` are in the folder.
     @discardableResult
@@ -32,7 +33,7 @@ public enum StegoTraining {
         } else {
             try architecture.validate()
             if let initializeFrom {
-                trainer = try StegoTrainer(continuing: Checkpoint(contentsOf: initializeFrom), with: configuration)
+                trainer = try startingTrainer(from: initializeFrom, configuration: configuration)
                 guard trainer.networks.architecture == architecture else {
                     throw TrainingRunError.incompatibleCheckpoint(
                         path: initializeFrom.path, reason: "its architecture \(trainer.networks.architecture) is not \(architecture)")
@@ -75,6 +76,31 @@ public enum StegoTraining {
         try StegoModelFile.writeEncoder(trainer.networks.encoder, to: directory.url.appendingPathComponent("encoder.h5"))
         try StegoModelFile.writeDecoder(trainer.networks.decoder, to: directory.url.appendingPathComponent("decoder.h5"))
         return trainer
+    }
+
+    /// The trainer a new run started from `url` begins with: a training checkpoint (a file, or a
+    /// run folder's latest) continues its networks, optimiser, schedule and random stream under
+    /// `configuration`; a folder holding a finished run's `encoder.h5` and `decoder.h5` but no
+    /// checkpoint (as `Models/` ships them) gives those networks, a fresh optimiser and step 0.
+    static func startingTrainer(from url: URL, configuration: StegoTrainingConfiguration) throws -> StegoTrainer {
+        if let models = modelFiles(in: url) {
+            let networks = try StegoNetworks(encoder: StegoModelFile.readEncoder(from: models.encoder),
+                                             decoder: StegoModelFile.readDecoder(from: models.decoder))
+            return try StegoTrainer(networks: networks, configuration: configuration)
+        }
+        return try StegoTrainer(continuing: Checkpoint(contentsOf: RunDirectory.checkpointFile(at: url)), with: configuration)
+    }
+
+    /// The `encoder.h5` and `decoder.h5` of the folder `url` when it holds both and no training
+    /// checkpoint; nil otherwise.
+    public static func modelFiles(in url: URL) -> (encoder: URL, decoder: URL)? {
+        let manager = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard manager.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue,
+              (try? RunDirectory.checkpointFile(at: url)) == nil else { return nil }
+        let (encoder, decoder) = (url.appendingPathComponent("encoder.h5"), url.appendingPathComponent("decoder.h5"))
+        guard manager.fileExists(atPath: encoder.path), manager.fileExists(atPath: decoder.path) else { return nil }
+        return (encoder, decoder)
     }
 
     /// A grid of three rows of up to eight images: originals, fingerprinted, and the residual

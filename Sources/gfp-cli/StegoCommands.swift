@@ -17,7 +17,7 @@ struct StegoCommand: ParsableCommand {
 struct StegoTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train the fingerprint encoder and decoder together.",
+        abstract: "Train the fingerprint encoder and decoder together (or the decoder alone).",
         discussion: """
             Writes RUN_DIR/config.json, log.csv (one row per --log-every steps), samples/ (originals, \
             fingerprinted images and the 10x residual), checkpoints/latest.h5 every --checkpoint-every \
@@ -52,8 +52,14 @@ struct StegoTrain: ParsableCommand {
     @Option(help: "Negative slope of the decoder's hidden activations: 0 for the spec's ReLU, 0.2 for the leaky ReLU the Fashion-MNIST reproduction uses (keeps the decoder's units alive; see Docs/reproductions/stego.md).")
     var decoderNegativeSlope: Float = 0
 
-    @Option(help: "Start a new run from the networks, optimiser and schedule state of another run (folder or checkpoint): fine-tuning.")
+    @Option(help: "Start a new run from the networks, optimiser and schedule state of another run (folder or checkpoint), or from the encoder.h5 and decoder.h5 in a folder without a checkpoint (e.g. Models/stego-fashion-mnist-32) with a fresh optimiser: fine-tuning.")
     var initFrom: String?
+
+    @Option(help: "Scale each fingerprinted image's residual by a factor drawn uniformly from [MIN, 1] before the decoder, so that it learns to read weaker fingerprints (as a GAN reproduces them); MIN in [0, 1].")
+    var attenuate: Float?
+
+    @Flag(help: "Train the decoder only, the encoder kept as it is (data sets it fingerprinted stay valid): with --immunize and --init-from, a decoder that reads the same fingerprints under a perturbation.")
+    var freezeEncoder = false
 
     func validate() throws {
         guard bits >= 1, steps >= 1, batchSize >= 1 else {
@@ -65,6 +71,7 @@ struct StegoTrain: ParsableCommand {
         guard decoderNegativeSlope >= 0, decoderNegativeSlope < 1 else {
             throw ValidationError("--decoder-negative-slope must be in [0, 1)")
         }
+        if let attenuate, !(0...1).contains(attenuate) { throw ValidationError("--attenuate must be in [0, 1]") }
         guard l2Max >= 0, l2Max.isFinite else { throw ValidationError("--l2-max must be a non-negative number") }
         guard initFrom == nil || !options.resume else { throw ValidationError("--init-from starts a new run: it cannot be combined with --resume") }
     }
@@ -79,15 +86,20 @@ struct StegoTrain: ParsableCommand {
         configuration.seed = options.seed
         configuration.l2Schedule = fixedSchedule ? .fixed(maximum: l2Max) : .accuracyGated(maximum: l2Max)
         configuration.immunization = immunize
+        configuration.freezesEncoder = freezeEncoder
+        configuration.attenuation = attenuate
         // Checked before the run folder is created, so that a wrong path leaves nothing behind.
-        let initialCheckpoint = try initFrom.map { try RunDirectory.checkpointFile(at: URL(fileURLWithPath: $0)) }
+        let initialState = try initFrom.map { path in
+            let url = URL(fileURLWithPath: path)
+            return StegoTraining.modelFiles(in: url) == nil ? try RunDirectory.checkpointFile(at: url) : url
+        }
         TrainingInterruption.installSignalHandlers()   // Ctrl-C or kill: checkpoint, then stop
         let directory = try RunDirectory(URL(fileURLWithPath: options.out), resume: options.resume)
         let (size, seed, batch) = (options.resolution, options.seed, batchSize)
         let trainer = try StegoTraining.run(
             architecture: architecture, configuration: configuration, schedule: options.schedule(steps: steps),
             directory: directory, resume: options.resume,
-            initializeFrom: initialCheckpoint,
+            initializeFrom: initialState,
             makeSource: { try ImageTrainingBatches(source: source, resolution: size, channels: channels, batchSize: batch, seed: seed) })
         print("trained \(trainer.step) steps; encoder and decoder in \(directory.url.path)")
     }

@@ -124,6 +124,16 @@ final class StegoCommandLineTests: XCTestCase {
         }
     }
 
+    func testAttenuationOutsideZeroToOneIsAUsageError() throws {
+        for value in ["1.5", "-0.1"] {
+            let result = try runner.run(["stego", "train", "--data", "fashion-mnist", "--bits", "8", "--steps", "1",
+                                         "--freeze-encoder", "--attenuate=\(value)", "--out", path("run")])
+            XCTAssertEqual(result.status, 64, result.stderr)
+            XCTAssertTrue(result.stderr.contains("--attenuate must be in [0, 1]"), result.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path("run")))
+        }
+    }
+
     func testImportTorchWritesADecoderFileAndRejectsBadKinds() throws {
         let fixture = try XCTUnwrap(Bundle.module.url(forResource: "official_decoder_r32_c1_l100", withExtension: "h5",
                                                       subdirectory: "Fixtures"))

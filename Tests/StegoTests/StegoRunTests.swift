@@ -123,6 +123,56 @@ final class StegoRunTests: XCTestCase {
         }
     }
 
+    /// A folder with a finished run's encoder.h5 and decoder.h5 (as Models/ ships them) starts a
+    /// run at step 0; with a frozen encoder (here with attenuation and immunisation) only the
+    /// decoder changes, and a configuration written before `freezesEncoder` existed reads as
+    /// training both.
+    func testDecoderAloneFineTunesFromModelFiles() throws {
+        var configuration = StegoTrainingConfiguration()
+        configuration.batchSize = 4
+        configuration.learningRate = 1e-3
+        configuration.seed = 5
+        let schedule = TrainingSchedule(totalSteps: 3, checkpointInterval: 3, sampleInterval: nil, logInterval: 1, progressInterval: 1000)
+        let base = try RunDirectory(directory.appendingPathComponent("base"), resume: false)
+        let original = try StegoTraining.run(architecture: Self.architecture, configuration: configuration, schedule: schedule,
+                                             directory: base, resume: false, makeSource: { Source() }, progressOutput: { _ in })
+        let models = directory.appendingPathComponent("models")
+        try FileManager.default.createDirectory(at: models, withIntermediateDirectories: true)
+        for name in ["encoder.h5", "decoder.h5"] {
+            try FileManager.default.copyItem(at: base.url.appendingPathComponent(name), to: models.appendingPathComponent(name))
+        }
+        XCTAssertNotNil(StegoTraining.modelFiles(in: models))
+        XCTAssertNil(StegoTraining.modelFiles(in: base.url), "a run folder with a checkpoint continues the checkpoint")
+        var tuning = configuration
+        tuning.freezesEncoder = true
+        tuning.immunization = "blur:3"
+        tuning.attenuation = 0.5
+        let tunedRun = try RunDirectory(directory.appendingPathComponent("tuned"), resume: false)
+        let tuned = try StegoTraining.run(architecture: Self.architecture, configuration: tuning, schedule: schedule,
+                                          directory: tunedRun, resume: false, initializeFrom: models,
+                                          makeSource: { Source() }, progressOutput: { _ in })
+        XCTAssertEqual(tuned.step, 3, "model files start at step 0")
+        let before = original.networks.stateDictionary(), after = tuned.networks.stateDictionary()
+        for (key, value) in before where key.hasPrefix("encoder.") {
+            XCTAssertEqual(after[key]?.scalars, value.scalars, "\(key) changed under a frozen encoder")
+        }
+        XCTAssertNotEqual(after["decoder.dense.2.bias"]?.scalars, before["decoder.dense.2.bias"]?.scalars)
+        // The stored configuration keeps the flag; one without it (older runs) trains both networks.
+        let stored = try Checkpoint(contentsOf: tunedRun.latestCheckpointURL)
+        XCTAssertEqual(try StegoTrainer(resumingFrom: stored).configuration.freezesEncoder, true)
+        var json = try XCTUnwrap(String(data: JSONEncoder().encode(configuration), encoding: .utf8))
+        json = json.replacingOccurrences(of: ",\"freezesEncoder\":false", with: "")
+            .replacingOccurrences(of: "\"freezesEncoder\":false,", with: "")
+        XCTAssertFalse(json.contains("freezesEncoder"), json)
+        XCTAssertEqual(try JSONDecoder().decode(StegoTrainingConfiguration.self, from: Data(json.utf8)), configuration)
+        // An attenuation outside [0, 1] is refused.
+        var wrong = tuning
+        wrong.attenuation = 1.5
+        XCTAssertThrowsError(try StegoTrainer(architecture: Self.architecture, configuration: wrong)) { error in
+            XCTAssertEqual(error as? StegoError, .invalidConfiguration("attenuation 1.5 is outside [0, 1]"))
+        }
+    }
+
     func testTrainingBatchesSkipToTheSameStreamPosition() throws {
         let folder = directory.appendingPathComponent("skip")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
