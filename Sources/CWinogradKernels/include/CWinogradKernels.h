@@ -14,17 +14,17 @@ int gfp_winograd_available(void);
 size_t gfp_winograd_f4_weight_floats(int k, int c);
 
 /// Transforms OIHW 3x3 weights `weight` [k][c][3][3] into `transformed`
-/// (gfp_winograd_f4_weight_floats(k, c) floats): G g G^T per channel pair, for the output
-/// channels `o_begin..<o_end` of 0..<k rounded up to 16 (zeros for those past k), so that
-/// workers can share the channels.
-void gfp_winograd_f4_transform_weights(const float *weight, int k, int c, int o_begin, int o_end, float *transformed);
+/// (gfp_winograd_f4_weight_floats(k, c) floats): G g G^T per channel pair, for the blocks of 16
+/// output channels `ob_begin..<ob_end` of ceil(k / 16) (zeros for channels past k), so that
+/// workers can share them. Needs AVX2 and FMA (gfp_winograd_available).
+void gfp_winograd_f4_transform_weights(const float *weight, int k, int c, int ob_begin, int ob_end, float *transformed);
 
 /// Transforms the weights of y = conv(x, weight) (OIHW [k][c][3][3]) for its input gradient
 /// gx = conv(gy, weight'), weight' [c][k][3][3] being weight with its channel axes swapped and
 /// each kernel rotated by 180 degrees: gfp_winograd_f4_weight_floats(c, k) floats, to be used by
-/// gfp_winograd_f4_forward with k input and c output channels; for the channels of x
-/// `i_begin..<i_end` of 0..<c rounded up to 16 (zeros for those past c).
-void gfp_winograd_f4_transform_weights_backward_data(const float *weight, int k, int c, int i_begin, int i_end,
+/// gfp_winograd_f4_forward with k input and c output channels; for the blocks of 16 channels of
+/// x `ib_begin..<ib_end` of ceil(c / 16) (zeros for channels past c). Needs AVX2 and FMA.
+void gfp_winograd_f4_transform_weights_backward_data(const float *weight, int k, int c, int ib_begin, int ib_end,
                                                      float *transformed);
 
 /// The tiles (4 x 4 outputs each) a worker takes at a time for `k` outputs and `c` inputs: its

@@ -88,13 +88,12 @@ struct WinogradConvolution {
              output: UnsafeMutableRawPointer, scratch: UnsafeMutableRawPointer) {
         let floats = scratch.assumingMemoryBound(to: Float.self)
         let transformed = floats, w = weight.assumingMemoryBound(to: Float.self)
-        // The weights' transform, shared by output channel (rounded up to 16): serial, it took
-        // about 2 % of a stego decode, with the other core waiting.
-        let (paddedOutputs, transformWorkers) = ((outputChannels + 15) / 16 * 16, engineThreadCount)
-        let channelShare = (paddedOutputs + transformWorkers - 1) / transformWorkers
+        // The weights' transform, shared by block of 16 written channels: serial, it took about
+        // 2 % of a stego decode, with the other core waiting.
+        let blocks = (outputChannels + 15) / 16, transformWorkers = min(engineThreadCount, blocks)
+        let blockShare = (blocks + transformWorkers - 1) / transformWorkers
         parallelFor(transformWorkers) { worker in
-            let begin = Int32(min(paddedOutputs, worker * channelShare))
-            let end = Int32(min(paddedOutputs, (worker + 1) * channelShare))
+            let begin = Int32(min(blocks, worker * blockShare)), end = Int32(min(blocks, (worker + 1) * blockShare))
             switch pass {
             case .forward:
                 gfp_winograd_f4_transform_weights(w, Int32(outputChannels), Int32(inputChannels), begin, end, transformed)
