@@ -9,13 +9,16 @@
 #   `gan train --init-from`); grids, which decodes the fingerprinted GAN's sample grids
 #   (results/grid-accuracy.csv); gan-wide and gan-clean-wide, the same GAN with 64 channels at
 #   32 x 32 too (--channel-base 1024) on the fingerprinted and the clean set (RUNS/gan-fingerprinted-wide,
-#   RUNS/gan-clean-wide); and ship, which copies the trained encoder, decoder and fingerprinted GAN
-#   into Models/ (as they were shipped).
+#   RUNS/gan-clean-wide); decoder-attenuated, the encoder run's decoder fine-tuned alone to read
+#   weaker fingerprints (RUNS/dec-att03, then RUNS/dec-att03n: Models/stego-fashion-mnist-32/
+#   decoder-attenuated.h5); and ship, which copies the trained encoder, decoder and fingerprinted
+#   GAN into Models/ (as they were shipped).
 #   evaluate, grids and ship read the fingerprinted GAN from FP_RUN (default RUNS/gan-fingerprinted;
 #   RUNS/gan-fingerprinted-tuned or RUNS/gan-fingerprinted-wide for the others) and the clean one
 #   from CLEAN_RUN (default RUNS/gan-clean).
 #
-# Environment: RUNS (default runs/stego-repro), GFP (default: the release build), STEGO_STEPS
+# Environment: RUNS (default runs/stego-repro), GFP (default: the release build), DECODER_BASE
+# (the folder decoder-attenuated starts from; default Models/stego-fashion-mnist-32), STEGO_STEPS
 # (12000, the shipped encoder's length), GAN_STEPS (10000), FINGERPRINT (the 100 bits embedded;
 # default drawn from Python's random.Random(42)).
 # The defaults are those of the shipped encoder and of the clean GAN (about 30 minutes each on
@@ -97,6 +100,20 @@ for stage in "${stages[@]}"; do
   gan-clean-wide)
     "$gfp" gan train --data fashion-mnist "${wide_options[@]}" --steps "$gan_steps" \
       --out "$runs/gan-clean-wide" $(resume_flag "$runs/gan-clean-wide")
+    ;;
+  decoder-attenuated)
+    # The encoder frozen (the fingerprinted set and its GAN stay valid); each residual scaled by
+    # U[0.3, 1] before the decoder: 3,000 steps, then 7,000 more with Gaussian noise (σ 0.02) too.
+    # Starts from DECODER_BASE's encoder.h5 and decoder.h5 (the shipped ones by default; a run
+    # folder that still holds a checkpoint would be continued from the checkpoint instead).
+    common=(--data fashion-mnist --resolution 32 --bits 100 --decoder-negative-slope 0.2 --freeze-encoder
+            --attenuate 0.3 --checkpoint-every 500)
+    if [ ! -f "$runs/dec-att03/decoder.h5" ]; then
+      start=(--init-from "${DECODER_BASE:-Models/stego-fashion-mnist-32}"); [ -f "$runs/dec-att03/checkpoints/latest.h5" ] && start=(--resume)
+      "$gfp" stego train "${common[@]}" --steps 3000 --out "$runs/dec-att03" "${start[@]}"
+    fi
+    start=(--init-from "$runs/dec-att03"); [ -f "$runs/dec-att03n/checkpoints/latest.h5" ] && start=(--resume)
+    "$gfp" stego train "${common[@]}" --immunize noise:0.02 --steps 10000 --out "$runs/dec-att03n" "${start[@]}"
     ;;
   evaluate)
     dec="$runs/encoder/decoder.h5" res="$runs/results"
