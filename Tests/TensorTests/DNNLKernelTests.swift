@@ -130,6 +130,39 @@ final class DNNLKernelTests: XCTestCase {
         return zip(a, b).map { abs($0 - $1) }.max().map { $0 / scale } ?? 0
     }
 
+    /// `Tensor.conv2d` with the case's geometry.
+    static func conv(_ c: Case, _ x: Tensor, _ w: Tensor, bias: Tensor? = nil, activation: FusedActivation? = nil) -> Tensor {
+        let g = c.geometry
+        return Tensor.conv2d(x, weight: w, bias: bias, stride: Size2D(g.strideH, g.strideW),
+                             padding: Padding2D(top: g.padTop, bottom: g.padBottom, left: g.padLeft, right: g.padRight),
+                             dilation: Size2D(g.dilationH, g.dilationW), groups: g.groups, activation: activation)
+    }
+
+    /// Checks `Tensor.conv2d` (whichever kernel its plan runs) on each case against
+    /// `naiveForward`: with bias and no activation, ReLU and leaky ReLU, and without bias; relative
+    /// error below `tolerance`. Inputs, weights and biases are drawn from `seed + index`,
+    /// `seed + 10 + index` and `seed + 20 + index`.
+    static func assertForwardMatchesDoublePrecisionLoop(_ cases: [Case], seed: UInt64, tolerance: Float,
+                                                        file: StaticString = #filePath, line: UInt = #line) {
+        for (index, c) in cases.enumerated() {
+            let x = random(c.input.reduce(1, *), seed: seed + UInt64(index))
+            let w = random(c.weight.reduce(1, *), seed: seed + 10 + UInt64(index)).map { $0 * 0.3 }
+            let bias = random(c.weight[0], seed: seed + 20 + UInt64(index))
+            let reference = naiveForward(c, x: x, w: w, bias: bias)
+            for activation in [nil, FusedActivation.relu, .leakyReLU(negativeSlope: 0.2)] {
+                let y = conv(c, Tensor(shape: c.input, scalars: x), Tensor(shape: c.weight, scalars: w),
+                             bias: Tensor(shape: [c.weight[0]], scalars: bias), activation: activation)
+                XCTAssertEqual(y.shape, c.output, c.name, file: file, line: line)
+                let expected = reference.map { v in activation.map { v > 0 ? v : v * $0.negativeSlope } ?? v }
+                XCTAssertLessThan(relativeError(y.scalars, expected), tolerance, "\(c.name), \(String(describing: activation))",
+                                  file: file, line: line)
+            }
+            let unbiased = conv(c, Tensor(shape: c.input, scalars: x), Tensor(shape: c.weight, scalars: w))
+            XCTAssertLessThan(relativeError(unbiased.scalars, naiveForward(c, x: x, w: w, bias: nil)), tolerance,
+                              "\(c.name) without bias", file: file, line: line)
+        }
+    }
+
     func forward(_ c: Case, x: [Float], w: [Float], bias: [Float]?) -> [Float] {
         var y = [Float](repeating: .nan, count: c.output.reduce(1, *))
         y.withUnsafeMutableBufferPointer { yp in

@@ -19,31 +19,8 @@ final class SmallOutputConvolutionTests: XCTestCase {
         Case(name: "8→8, 2×2 stride 1", input: [4, 8, 2, 2], weight: [8, 8, 3, 3], geometry: .init(stride: 1, padding: 1)),
     ]
 
-    func conv(_ c: Case, _ x: Tensor, _ w: Tensor, bias: Tensor? = nil, activation: FusedActivation? = nil) -> Tensor {
-        let g = c.geometry
-        return Tensor.conv2d(x, weight: w, bias: bias, stride: Size2D(g.strideH, g.strideW),
-                             padding: Padding2D(top: g.padTop, bottom: g.padBottom, left: g.padLeft, right: g.padRight),
-                             activation: activation)
-    }
-
     func testForwardMatchesDoublePrecisionLoop() {
-        for (index, c) in Self.cases.enumerated() {
-            let x = DNNLKernelTests.random(c.input.reduce(1, *), seed: UInt64(110 + index))
-            let w = DNNLKernelTests.random(c.weight.reduce(1, *), seed: UInt64(120 + index)).map { $0 * 0.3 }
-            let bias = DNNLKernelTests.random(c.weight[0], seed: UInt64(130 + index))
-            let reference = DNNLKernelTests.naiveForward(c, x: x, w: w, bias: bias)
-            for activation in [nil, FusedActivation.relu, .leakyReLU(negativeSlope: 0.2)] {
-                let y = conv(c, Tensor(shape: c.input, scalars: x), Tensor(shape: c.weight, scalars: w),
-                             bias: Tensor(shape: [c.weight[0]], scalars: bias), activation: activation)
-                XCTAssertEqual(y.shape, c.output, c.name)
-                let expected = reference.map { v in activation.map { v > 0 ? v : v * $0.negativeSlope } ?? v }
-                XCTAssertLessThan(DNNLKernelTests.relativeError(y.scalars, expected), 2e-6,
-                                  "\(c.name), \(String(describing: activation))")
-            }
-            let unbiased = conv(c, Tensor(shape: c.input, scalars: x), Tensor(shape: c.weight, scalars: w))
-            XCTAssertLessThan(DNNLKernelTests.relativeError(unbiased.scalars, DNNLKernelTests.naiveForward(c, x: x, w: w, bias: nil)),
-                              2e-6, "\(c.name) without bias")
-        }
+        DNNLKernelTests.assertForwardMatchesDoublePrecisionLoop(Self.cases, seed: 110, tolerance: 2e-6)
     }
 
     /// With nChw8c layouts (AVX2-only CPUs) the path is taken for these shapes and not for larger
@@ -75,7 +52,7 @@ final class SmallOutputConvolutionTests: XCTestCase {
         let w = randomTensor(c.weight, seed: 142, scale: 0.3)
         let b = randomTensor([c.weight[0]], seed: 143, scale: 0.1)
         assertGradientsMatchFiniteDifferences([x, w, b], epsilon: 1e-2, tolerance: 2e-2) { p in
-            self.conv(c, p[0], p[1], bias: p[2])
+            DNNLKernelTests.conv(c, p[0], p[1], bias: p[2])
         }
     }
 }

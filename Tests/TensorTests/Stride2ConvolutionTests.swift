@@ -24,23 +24,7 @@ final class Stride2ConvolutionTests: XCTestCase {
     }
 
     func testForwardMatchesDoublePrecisionLoop() {
-        for (index, c) in Self.cases.enumerated() {
-            let x = DNNLKernelTests.random(c.input.reduce(1, *), seed: UInt64(210 + index))
-            let w = DNNLKernelTests.random(c.weight.reduce(1, *), seed: UInt64(220 + index)).map { $0 * 0.3 }
-            let bias = DNNLKernelTests.random(c.weight[0], seed: UInt64(230 + index))
-            let reference = DNNLKernelTests.naiveForward(c, x: x, w: w, bias: bias)
-            for activation in [nil, FusedActivation.relu, .leakyReLU(negativeSlope: 0.2)] {
-                let y = conv(Tensor(shape: c.input, scalars: x), Tensor(shape: c.weight, scalars: w),
-                             bias: Tensor(shape: [c.weight[0]], scalars: bias), activation: activation)
-                XCTAssertEqual(y.shape, c.output, c.name)
-                let expected = reference.map { v in activation.map { v > 0 ? v : v * $0.negativeSlope } ?? v }
-                XCTAssertLessThan(DNNLKernelTests.relativeError(y.scalars, expected), 2e-6,
-                                  "\(c.name), \(String(describing: activation))")
-            }
-            let unbiased = conv(Tensor(shape: c.input, scalars: x), Tensor(shape: c.weight, scalars: w))
-            XCTAssertLessThan(DNNLKernelTests.relativeError(unbiased.scalars, DNNLKernelTests.naiveForward(c, x: x, w: w, bias: nil)),
-                              2e-6, "\(c.name) without bias")
-        }
+        DNNLKernelTests.assertForwardMatchesDoublePrecisionLoop(Self.cases, seed: 210, tolerance: 2e-6)
     }
 
     /// The plain-pointer form always runs oneDNN's primitive: the two kernels agree.

@@ -24,22 +24,7 @@ final class WinogradConvolutionTests: XCTestCase {
     /// the double-precision loop: within 1e-5 of the output's largest magnitude (F(4×4, 3×3) in
     /// single precision measured about 5e-6 on the decoder's layers).
     func testForwardMatchesDoublePrecisionLoop() {
-        for (index, c) in Self.cases.enumerated() {
-            let x = DNNLKernelTests.random(c.input.reduce(1, *), seed: UInt64(10 + index))
-            let w = DNNLKernelTests.random(c.weight.reduce(1, *), seed: UInt64(20 + index)).map { $0 * 0.3 }
-            let bias = DNNLKernelTests.random(c.weight[0], seed: UInt64(30 + index))
-            let reference = DNNLKernelTests.naiveForward(c, x: x, w: w, bias: bias)
-            for activation in [nil, FusedActivation.relu, .leakyReLU(negativeSlope: 0.2)] {
-                let y = Tensor.conv2d(Tensor(shape: c.input, scalars: x), weight: Tensor(shape: c.weight, scalars: w),
-                                      bias: Tensor(shape: [c.weight[0]], scalars: bias), padding: 1, activation: activation)
-                let expected = reference.map { v in activation.map { v > 0 ? v : v * $0.negativeSlope } ?? v }
-                let error = DNNLKernelTests.relativeError(y.scalars, expected)
-                XCTAssertLessThan(error, 1e-5, "\(c.name), \(String(describing: activation))")
-            }
-            let unbiased = Tensor.conv2d(Tensor(shape: c.input, scalars: x), weight: Tensor(shape: c.weight, scalars: w), padding: 1)
-            XCTAssertLessThan(DNNLKernelTests.relativeError(unbiased.scalars, DNNLKernelTests.naiveForward(c, x: x, w: w, bias: nil)),
-                              1e-5, "\(c.name) without bias")
-        }
+        DNNLKernelTests.assertForwardMatchesDoublePrecisionLoop(Self.cases, seed: 10, tolerance: 1e-5)
     }
 
     /// The input gradient (`convTranspose2d` at stride 1 is the same product) against the loop.
