@@ -33,10 +33,11 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
 
-        // Winograd F(2x2, 3x3) convolution for AVX2 CPUs, where oneDNN 2.6 has none; chosen at run time.
+        // Own convolution kernels for AVX2 CPUs (Winograd F(4x4, 3x3), direct stride 2), where oneDNN 2.6
+        // has only slower direct ones; chosen at run time.
         // -O3: at -O2 the 4 x 4 tile transforms were not fully unrolled into registers.
-        .target(name: "CWinogradKernels", cSettings: [.unsafeFlags(["-O3"])]),
-        .target(name: "Tensor", dependencies: ["CDNNL", "CBLAS", "CWinogradKernels"]),
+        .target(name: "CConvolutionKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "Tensor", dependencies: ["CDNNL", "CBLAS", "CConvolutionKernels"]),
         .target(name: "NN", dependencies: ["Tensor", "CHDF5"]),
         // libpng and libjpeg report errors by longjmp, which must not cross Swift frames: their
         // calls live in this small C target, which catches them and returns messages.

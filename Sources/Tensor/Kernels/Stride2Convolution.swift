@@ -1,7 +1,7 @@
-import CWinogradKernels
+import CConvolutionKernels
 
 /// A forward 3×3 convolution with stride 2 and padding 1, computed by a direct AVX2 kernel of
-/// gfp's own (CWinogradKernels' `gfp_stride2_forward`) instead of oneDNN's.
+/// gfp's own (CConvolutionKernels' `gfp_stride2_forward`) instead of oneDNN's.
 ///
 /// On AVX2-only CPUs oneDNN 2.6's direct kernel ran the stride-2 layers of the stego decoder
 /// (8 × 8 and 4 × 4 outputs at batch 256) at 55–85 GFLOP/s, where `dnnl_sgemm` runs at 130–165:

@@ -3,9 +3,9 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CWinogradKernels
+import CConvolutionKernels
 
-/// A 3×3 convolution computed by Winograd's F(4×4, 3×3) algorithm (CWinogradKernels) instead of
+/// A 3×3 convolution computed by Winograd's F(4×4, 3×3) algorithm (CConvolutionKernels) instead of
 /// oneDNN's primitive, where oneDNN has no Winograd kernel of its own.
 ///
 /// oneDNN 2.6 offers Winograd only on AVX-512 CPUs; on AVX2-only ones every 3×3 convolution runs

@@ -1,8 +1,10 @@
-// Winograd F(4x4, 3x3) convolution on channel-blocked (nChw8c) activations, for CPUs with AVX2
-// and FMA where oneDNN 2.6 offers only direct 3x3 kernels. Tensor's DNNL layer uses it in
-// place of oneDNN's forward convolution when the shapes fit (see WinogradConvolution.swift).
-#ifndef GFP_WINOGRAD_KERNELS_H
-#define GFP_WINOGRAD_KERNELS_H
+// gfp's own convolution kernels on channel-blocked (nChw8c) activations, for CPUs with AVX2 and
+// FMA, where oneDNN 2.6 offers only direct 3x3 kernels: Winograd F(4x4, 3x3) for stride 1
+// (WinogradConvolution.c) and a direct kernel for stride 2 (Stride2Convolution.c). Tensor's DNNL
+// layer uses them in place of oneDNN's primitives when the shapes fit (see
+// Tensor/Kernels/WinogradConvolution.swift and Stride2Convolution.swift).
+#ifndef GFP_CONVOLUTION_KERNELS_H
+#define GFP_CONVOLUTION_KERNELS_H
 
 #include <stddef.h>
 

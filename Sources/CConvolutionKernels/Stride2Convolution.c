@@ -8,7 +8,7 @@
 // positions (row-major across rows) and 16 output channels, 12 accumulators take
 // sum over (channel, ky, kx) of input * weight: per input channel 2 weight loads, 6 broadcasts,
 // 12 fused multiply-adds, the register blocking of the Winograd kernel's products.
-#include "CWinogradKernels.h"
+#include "CConvolutionKernels.h"
 
 #include <string.h>
 

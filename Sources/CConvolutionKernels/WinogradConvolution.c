@@ -10,7 +10,7 @@
 //
 // The package builds for baseline x86-64, so the AVX2 functions carry a target attribute and are
 // only called after gfp_winograd_available() said yes.
-#include "CWinogradKernels.h"
+#include "CConvolutionKernels.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
