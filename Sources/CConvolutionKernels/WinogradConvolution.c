@@ -2,7 +2,7 @@
 //
 // Per block of output tiles: the 6x6 input patches are transformed (V = B^T d B) into 36
 // matrices [tiles][c]; each is multiplied by its transformed weights [c][k] (U = G g G^T, made
-// once per call, in double precision) in a 6-tile x 16-channel register-blocked kernel; the 36
+// once per call, in single precision, 16 output channels at a time) in a 6-tile x 16-channel register-blocked kernel; the 36
 // products [tiles][k] are transformed back (Y = A^T M A), biased, activated and written. A 4x4
 // output tile takes 36 multiply-adds per channel pair instead of 144: 4x fewer. (F(2x2, 3x3),
 // 16 instead of 36, was this file's first version: F(4x4) ran the stego decoder's 32- and
@@ -16,9 +16,8 @@
 #include <immintrin.h>
 #define GFP_AVX2 __attribute__((target("avx2,fma")))
 #define GFP_AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma")))
-#define GFP_AVX2_TRANSFORM __attribute__((target("avx2,fma")))
 #else
-#define GFP_AVX2_TRANSFORM
+#define GFP_AVX2   // the weight transform is plain C, compiled everywhere
 #endif
 
 // A worker's block of tiles keeps its transformed inputs and products within L2_BUDGET_BYTES
@@ -58,7 +57,7 @@ size_t gfp_winograd_f4_scratch_floats(int k, int c) {
 // F(4x4, 3x3)). In single precision, 16 lanes wide: the weights are transformed on every call
 // (they change every training step), and a scalar double-precision version took 2 % of a stego
 // decode.
-GFP_AVX2_TRANSFORM static void transform16(const float g[9][16], int ob, int i, int c, int kp, float *transformed) {
+GFP_AVX2 static void transform16(const float g[9][16], int ob, int i, int c, int kp, float *transformed) {
     static const float G[6][3] = { { 0.25f, 0, 0 }, { -1.f / 6, -1.f / 6, -1.f / 6 }, { -1.f / 6, 1.f / 6, -1.f / 6 },
                                    { 1.f / 24, 1.f / 12, 1.f / 6 }, { 1.f / 24, -1.f / 12, 1.f / 6 }, { 0, 0, 1 } };
     float t[6][3][16];

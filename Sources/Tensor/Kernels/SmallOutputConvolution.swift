@@ -88,7 +88,7 @@ struct SmallOutputConvolution {
         // windows[m][t·C + c] = x[n][c / 8][iy][ix][c % 8], or 0 in the padding; shared by image
         // between the threads (serial, it took about 3 % of a stego decode, the other core waiting).
         let plane = height * width * block
-        parallelForImages { images in
+        parallelRanges(batch, grain: 1) { images in
             for n in images {
                 for oy in 0..<outputHeight {
                     for ox in 0..<outputWidth {
@@ -115,7 +115,7 @@ struct SmallOutputConvolution {
         // output[n][o / 8][oy][ox][o % 8] = activation(products[m][o] + bias[o])
         let y = output.assumingMemoryBound(to: Float.self), b = bias?.assumingMemoryBound(to: Float.self)
         let positions = outputHeight * outputWidth, slope = activationSlope
-        parallelForImages { images in
+        parallelRanges(batch, grain: 1) { images in
             for n in images {
                 for position in 0..<positions {
                     let product = products + (n * positions + position) * o
@@ -126,16 +126,6 @@ struct SmallOutputConvolution {
                     }
                 }
             }
-        }
-    }
-
-    /// Runs `body` on the threads, each with its share of the batch's images.
-    private func parallelForImages(_ body: (Range<Int>) -> Void) {
-        let workers = max(1, min(engineThreadCount, batch))
-        let share = (batch + workers - 1) / workers
-        parallelFor(workers) { worker in
-            let begin = min(batch, worker * share)
-            body(begin..<min(batch, begin + share))
         }
     }
 }

@@ -47,7 +47,8 @@ struct Stride2Convolution {
     /// Work units: one image's 16 output channels each.
     private var units: Int { batch * ((outputChannels + 15) / 16) }
 
-    private var weightFloats: Int { gfp_stride2_weight_floats(Int32(outputChannels), Int32(inputChannels)) }
+    /// The packed weights' floats, rounded up to whole cache lines (the workers' buffers follow).
+    private var weightFloats: Int { (gfp_stride2_weight_floats(Int32(outputChannels), Int32(inputChannels)) + 15) / 16 * 16 }
     private var workerScratchFloats: Int {
         // Rounded up to whole cache lines so that every worker's buffer stays 64-byte aligned.
         (gfp_stride2_scratch_floats(Int32(inputChannels), Int32(height), Int32(width)) + 15) / 16 * 16
@@ -57,7 +58,7 @@ struct Stride2Convolution {
     private var workers: Int { max(1, min(engineThreadCount, units)) }
 
     /// Bytes of scratch memory `run` needs: the packed weights and one padded image per worker.
-    var scratchBytes: Int { ((weightFloats + 15) / 16 * 16 + workers * workerScratchFloats) * MemoryLayout<Float>.size }
+    var scratchBytes: Int { (weightFloats + workers * workerScratchFloats) * MemoryLayout<Float>.size }
 
     /// Computes the convolution of `input` (nChw8c, or row-major when `inputIsBlocked` is false)
     /// with row-major OIHW `weight`, plus `bias`, into `output` (nChw8c). `scratch` holds
@@ -69,7 +70,7 @@ struct Stride2Convolution {
                                  Int32(inputChannels), floats)
         let (units, workers, perWorker) = (units, workers, workerScratchFloats)
         let share = (units + workers - 1) / workers
-        let workerScratch = floats + (weightFloats + 15) / 16 * 16
+        let workerScratch = floats + weightFloats
         let x = input.assumingMemoryBound(to: Float.self), y = output.assumingMemoryBound(to: Float.self)
         let b = bias?.assumingMemoryBound(to: Float.self)
         parallelFor(workers) { worker in

@@ -90,10 +90,8 @@ struct WinogradConvolution {
         let transformed = floats, w = weight.assumingMemoryBound(to: Float.self)
         // The weights' transform, shared by block of 16 written channels: serial, it took about
         // 2 % of a stego decode, with the other core waiting.
-        let blocks = (outputChannels + 15) / 16, transformWorkers = min(engineThreadCount, blocks)
-        let blockShare = (blocks + transformWorkers - 1) / transformWorkers
-        parallelFor(transformWorkers) { worker in
-            let begin = Int32(min(blocks, worker * blockShare)), end = Int32(min(blocks, (worker + 1) * blockShare))
+        parallelRanges((outputChannels + 15) / 16, grain: 1) { range in
+            let (begin, end) = (Int32(range.lowerBound), Int32(range.upperBound))
             switch pass {
             case .forward:
                 gfp_winograd_f4_transform_weights(w, Int32(outputChannels), Int32(inputChannels), begin, end, transformed)
