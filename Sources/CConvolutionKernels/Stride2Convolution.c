@@ -9,18 +9,12 @@
 // sum over (channel, ky, kx) of input * weight: per input channel 2 weight loads, 6 broadcasts,
 // 12 fused multiply-adds, the register blocking of the Winograd kernel's products.
 #include "CConvolutionKernels.h"
+#include "ConvolutionKernelsInternal.h"
 
 #include <string.h>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define GFP_AVX2 __attribute__((target("avx2,fma")))
-#define GFP_AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma")))
-#endif
-
 enum { TAPS = 9, RUN = 6 };
 
-static int round_up16(int k) { return (k + 15) / 16 * 16; }
 static int blocks8(int c) { return (c + 7) / 8; }
 
 size_t gfp_stride2_weight_floats(int k, int c) { return (size_t)round_up16(k) * blocks8(c) * TAPS * 8; }

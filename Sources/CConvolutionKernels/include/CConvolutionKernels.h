@@ -1,6 +1,7 @@
 // gfp's own convolution kernels on channel-blocked (nChw8c) activations, for CPUs with AVX2 and
 // FMA, where oneDNN 2.6 offers only direct 3x3 kernels: Winograd F(4x4, 3x3) for stride 1
-// (WinogradConvolution.c) and a direct kernel for stride 2 (Stride2Convolution.c). Tensor's DNNL
+// (WinogradConvolution.c), its transpose F(3x3, 4x4) for the weight gradient
+// (WinogradWeightGradient.c) and a direct kernel for stride 2 (Stride2Convolution.c). Tensor's DNNL
 // layer uses them in place of oneDNN's primitives when the shapes fit (see
 // Tensor/Kernels/WinogradConvolution.swift and Stride2Convolution.swift).
 #ifndef GFP_CONVOLUTION_KERNELS_H
@@ -45,6 +46,28 @@ size_t gfp_winograd_f4_scratch_floats(int k, int c);
 void gfp_winograd_f4_forward(const float *x, int n, int c, int h, int w, const float *transformed, int k,
                              const float *bias, int activate, float negative_slope, float *y,
                              long tile_begin, long tile_end, float *scratch);
+
+/// Floats of one worker's accumulator for the weight gradient of a 3x3 convolution with `k`
+/// output and `c` input channels: 36 x c x k rounded up to whole 16-channel blocks.
+size_t gfp_winograd_f4_weight_gradient_accumulator_floats(int k, int c);
+
+/// Floats of scratch memory one worker of gfp_winograd_f4_weight_gradient_accumulate needs
+/// (the transformed inputs and output gradients of one block of tiles).
+size_t gfp_winograd_f4_weight_gradient_scratch_floats(int k, int c);
+
+/// The weight gradient of y = conv3x3(x, w) (stride 1, one row/column of zero padding), first
+/// half: sums the Winograd-domain products of the output tiles `tile_begin..<tile_end` of the
+/// n x ceil(h/4) x ceil(w/4) tiles into `accumulator` (overwritten; its
+/// gfp_winograd_f4_weight_gradient_accumulator_floats(k, c) floats and `scratch`'s
+/// gfp_winograd_f4_weight_gradient_scratch_floats(k, c) 32-byte aligned). `x` is [n][c/8][h][w][8]
+/// and `gy` [n][k/8][h][w][8] (c and k multiples of 8). Needs AVX2 and FMA.
+void gfp_winograd_f4_weight_gradient_accumulate(const float *x, const float *gy, int c, int h, int w, int k,
+                                                long tile_begin, long tile_end, float *accumulator, float *scratch);
+
+/// The second half: sums `workers` accumulators (`accumulator_stride` floats apart) and writes
+/// the OIHW gradient `weight_gradient` [k][c][3][3] for the input channels `i_begin..<i_end`.
+void gfp_winograd_f4_weight_gradient_finish(const float *accumulators, int workers, size_t accumulator_stride, int k,
+                                            int c, int i_begin, int i_end, float *weight_gradient);
 
 /// Floats of the packed weights of a stride-2 3x3 convolution with `k` output and `c` input
 /// channels: k rounded up to 16, c to 8, times 9.

@@ -184,6 +184,15 @@ enum DNNL {
         }
     }
 
+    /// The kernel that computes the weight gradient of an unbiased convolution of `input` with
+    /// `weight` (building the plan, without running it).
+    static func backwardWeightsKernelName(input: [Int], weight: [Int], geometry: ConvolutionGeometry) -> String {
+        let output = Tensor.convolutionOutputShape(input: input, weight: weight, geometry: geometry)
+        let key = PlanKey(kind: .backwardWeights, input: input, weight: weight, output: output, geometry: geometry,
+                          withBias: false)
+        return state.withLock { $0.plan(for: key).kernelName }
+    }
+
     // MARK: - Implementation
 
     /// Convolution algorithm. `auto` lets oneDNN choose Winograd F(4x4, 3x3) for 3×3 stride-1
@@ -231,9 +240,13 @@ enum DNNL {
         /// Set when this plan runs one of gfp's own kernels instead of `primitive` (whose layouts
         /// it keeps).
         var ownKernel: (any OwnConvolutionKernel)?
+        /// Set when this backward-weights plan computes the gradient with gfp's own Winograd kernel.
+        var weightGradientKernel: WinogradWeightGradient?
 
         /// The kernel that runs: oneDNN's implementation, or the own kernel's name.
-        var kernelName: String { ownKernel?.name ?? implementation }
+        var kernelName: String {
+            ownKernel?.name ?? (weightGradientKernel == nil ? implementation : WinogradWeightGradient.kernelName)
+        }
 
         init(primitive: dnnl_primitive_t, descriptors: [dnnl_primitive_desc_t], operands: [Operand],
              bias: (Int32, dnnl_memory_t)?, scratchpad: (dnnl_memory_t, Int)?, implementation: String) {
@@ -313,6 +326,10 @@ enum DNNL {
             let plan = state.plan(for: key)
             if let kernel = plan.ownKernel, let result = runOwnKernel(kernel, plan: plan, arguments, bias: bias,
                                                                       state: &state) {
+                return result
+            }
+            if let kernel = plan.weightGradientKernel, bias == nil,
+               let result = runWeightGradientKernel(kernel, plan: plan, arguments, state: &state) {
                 return result
             }
             let stream = state.stream
@@ -398,6 +415,21 @@ enum DNNL {
         return output
     }
 
+    /// Runs a backward-weights `plan` through `kernel` when `arguments` are storages (x, new gw,
+    /// gy): the activations read in the plan's blocked layouts, the gradient a new row-major
+    /// storage. Nil for the plain-pointer forms (which run oneDNN's primitive).
+    private static func runWeightGradientKernel(_ kernel: WinogradWeightGradient, plan: Plan, _ arguments: [Argument],
+                                                state: inout State) -> TensorStorage? {
+        guard case .storage(let input) = arguments[0], case .newStorage(let count) = arguments[1],
+              case .storage(let gradOutput) = arguments[2] else { return nil }
+        let x = prepareInput(input, layout: plan.operands[0].layout, slot: 0, state: &state)
+        let gy = prepareInput(gradOutput, layout: plan.operands[2].layout, slot: 2, state: &state)
+        let output = TensorStorage(uninitializedCount: count)
+        kernel.run(input: x, outputGradient: gy, weightGradient: output.plainBufferUnchecked,
+                   scratch: state.arena.buffer(4, bytes: kernel.scratchBytes))
+        return output
+    }
+
     /// The buffer holding `storage`'s values in `layout` (or row-major when `layout` is nil):
     /// its blocked copy when that has the layout; otherwise a reorder of its row-major values,
     /// kept as the storage's blocked copy if it has none yet, else written to an arena slot.
@@ -469,9 +501,9 @@ enum DNNL {
         return 128 << 20
     }()
 
-    /// The plan for `key` (`makeOneDNNPlan`); a forward or input-gradient plan that one of gfp's
-    /// own kernels runs faster gets it (`WinogradConvolution`, `SmallOutputConvolution`,
-    /// `Stride2Convolution`).
+    /// The plan for `key` (`makeOneDNNPlan`); a plan that one of gfp's own kernels runs faster
+    /// gets it (`WinogradConvolution`, `SmallOutputConvolution`, `Stride2Convolution`;
+    /// `WinogradWeightGradient` for weight gradients).
     private static func makePlan(_ key: PlanKey, engine: dnnl_engine_t) -> Plan {
         let plan = makeOneDNNPlan(key, engine: engine)
         switch key.kind {
@@ -490,7 +522,9 @@ enum DNNL {
                 readLayout: plan.operands[2].layout, writtenLayout: plan.operands[0].layout,
                 implementation: plan.implementation)
         case .backwardWeights:
-            break
+            plan.weightGradientKernel = WinogradWeightGradient(
+                input: key.input, weight: key.weight, geometry: key.geometry, inputLayout: plan.operands[0].layout,
+                gradientLayout: plan.operands[2].layout, implementation: plan.implementation)
         }
         return plan
     }

@@ -17,7 +17,7 @@ import CConvolutionKernels
 /// AVX-512 CPUs it is nChw16c and oneDNN's own Winograd runs) and did not choose Winograd
 /// itself. The values agree with the direct convolution's to about 5e-6 relative (of the
 /// output's largest magnitude), the usual accuracy of F(4×4, 3×3) in single precision. The
-/// weight gradient stays with oneDNN.
+/// weight gradient of the same convolutions runs `WinogradWeightGradient`.
 ///
 /// `GFP_WINOGRAD=0` in the environment turns the path off (for comparisons).
 struct WinogradConvolution {
