@@ -120,13 +120,21 @@ struct GANGenerate: ParsableCommand {
     @Option(help: "Per-pixel noise of the synthesis layers: random (fresh maps drawn from the seed, as in training), const (the generator's stored maps, StyleGAN2's sampling default) or none.")
     var noiseMode: NoiseMode = .random
 
+    @Option(help: "StyleGAN's truncation trick: each style w becomes c + psi (w - c), c being the mean style of 10,000 latents (seed 0); 1 (the default) leaves the images as the generator draws them.")
+    var truncationPsi: Float = 1
+
+    func validate() throws {
+        guard (0...1).contains(truncationPsi) else { throw ValidationError("--truncation-psi must be in [0, 1]") }
+    }
+
     func run() throws {
         let seedList = try parseSeeds(seeds)
         let generator = try GeneratorFile.load(from: URL(fileURLWithPath: runPath))
         let output = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        let truncation = truncationPsi < 1 ? StyleTruncation(psi: truncationPsi, center: generator.meanStyle()) : nil
         for seed in seedList {
-            let image = ((generator.image(seed: seed, noise: noiseMode) + 1) / 2).clamped(to: 0...1)
+            let image = ((generator.image(seed: seed, noise: noiseMode, truncation: truncation) + 1) / 2).clamped(to: 0...1)
             try PNG.write(image, to: output.appendingPathComponent(String(format: "seed%04d.png", seed)))
         }
         print("wrote \(seedList.count) images to \(output.path)")

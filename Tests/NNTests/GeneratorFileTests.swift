@@ -62,6 +62,34 @@ final class GeneratorFileTests: XCTestCase {
         XCTAssertEqual(generator.image(seed: 2, noise: .const).scalars, noNoise)
     }
 
+    /// The truncation trick: psi = 1 changes nothing, psi = 0 gives every seed the centre's style
+    /// (the images still differ through the latent's own input), psi = 0.5 lies halfway between
+    /// in style space; the centre is the mean of the sampled styles, the same on every call.
+    func testTruncationPullsStylesTowardsTheMeanStyle() throws {
+        var random = SeededGenerator(seed: 4)
+        let generator = StyleGenerator(TrainingRunTests.architecture.generator, generator: &random)
+        let center = generator.meanStyle(count: 1200, seed: 9)
+        XCTAssertEqual(center.shape, [TrainingRunTests.architecture.generator.styleDimension])
+        XCTAssertEqual(center.scalars, generator.meanStyle(count: 1200, seed: 9).scalars)
+        var latents = SeededGenerator(seed: 9)
+        let expected = generator.styles(for: generator.sampleLatents(1200, generator: &latents)).mean(alongAxes: [0])
+        assertClose(center, expected, tolerance: 1e-5, "mean style over three batches")
+
+        let one = try XCTUnwrap(StyleTruncation(psi: 1, center: center))
+        XCTAssertEqual(generator.image(seed: 3, truncation: one).scalars, generator.image(seed: 3).scalars)
+        let w = generator.styles(for: generator.sampleLatents(2, generator: &latents))
+        let centers = Tensor.concatenate([center, center].map { $0.reshaped(to: [1, center.count]) }, alongAxis: 0)
+        let zero = try XCTUnwrap(StyleTruncation(psi: 0, center: center)).apply(to: w)
+        assertClose(zero, centers, tolerance: 1e-6, "psi 0")
+        let half = try XCTUnwrap(StyleTruncation(psi: 0.5, center: center)).apply(to: w)
+        assertClose(half, (w + centers) / 2, tolerance: 1e-5, "psi 0.5")
+        XCTAssertNotEqual(generator.image(seed: 3, truncation: StyleTruncation(psi: 0.5, center: center)).scalars,
+                          generator.image(seed: 3).scalars)
+        XCTAssertNil(StyleTruncation(psi: 1.5, center: center))
+        XCTAssertNil(StyleTruncation(psi: -0.1, center: center))
+        XCTAssertNil(StyleTruncation(psi: 0.5, center: w))
+    }
+
     func testWrongKindTruncatedAndEmptyFolderAreTypedErrorsNamingTheFile() throws {
         let other = directory.appendingPathComponent("other.h5")
         try Checkpoint(kind: "stego-encoder").write(to: other)

@@ -134,6 +134,28 @@ final class StegoCommandLineTests: XCTestCase {
         }
     }
 
+    func testGenerateWithTruncationWritesImagesAndRejectsPsiOutsideZeroToOne() throws {
+        var random = SeededGenerator(seed: 2)
+        let configuration = StyleGenerator.Configuration(resolution: 8, imageChannels: 1, latentDimension: 8, styleDimension: 8,
+                                                         mappingDepth: 1, channels: ChannelSchedule(base: 32, maximum: 8))
+        try GeneratorFile.write(StyleGenerator(configuration, generator: &random), to: directory.appendingPathComponent("g.h5"))
+        let plain = try runner.run(["gan", "generate", "--run", path("g.h5"), "--seeds", "0-1", "--out", path("plain")])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        let truncated = try runner.run(["gan", "generate", "--run", path("g.h5"), "--seeds", "0-1", "--out", path("truncated"),
+                                        "--truncation-psi", "0.5"])
+        XCTAssertEqual(truncated.status, 0, truncated.stderr)
+        XCTAssertTrue(truncated.stdout.contains("wrote 2 images"), truncated.stdout)
+        XCTAssertNotEqual(try Data(contentsOf: directory.appendingPathComponent("plain/seed0001.png")),
+                          try Data(contentsOf: directory.appendingPathComponent("truncated/seed0001.png")))
+        for value in ["1.5", "-0.1"] {
+            let result = try runner.run(["gan", "generate", "--run", path("g.h5"), "--seeds", "0", "--out", path("bad"),
+                                         "--truncation-psi=\(value)"])
+            XCTAssertEqual(result.status, 64, result.stderr)
+            XCTAssertTrue(result.stderr.contains("--truncation-psi must be in [0, 1]"), result.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path("bad")))
+        }
+    }
+
     func testImportTorchWritesADecoderFileAndRejectsBadKinds() throws {
         let fixture = try XCTUnwrap(Bundle.module.url(forResource: "official_decoder_r32_c1_l100", withExtension: "h5",
                                                       subdirectory: "Fixtures"))

@@ -60,9 +60,51 @@ public final class StyleGenerator: Module {
         return mapping(normalized)
     }
 
-    /// Images `[N, C, R, R]` (roughly in [−1, 1]) from latents and per-layer noise.
-    public func callAsFunction(_ latents: Tensor, noise: [Tensor]) -> Tensor {
-        synthesis(latents, styles: [styles(for: latents)], noise: noise)
+    /// Images `[N, C, R, R]` (roughly in [−1, 1]) from latents and per-layer noise; with
+    /// `truncation`, each style is first pulled towards the truncation's centre.
+    public func callAsFunction(_ latents: Tensor, noise: [Tensor], truncation: StyleTruncation? = nil) -> Tensor {
+        let w = styles(for: latents)
+        return synthesis(latents, styles: [truncation.map { $0.apply(to: w) } ?? w], noise: noise)
+    }
+
+    /// The mean style of `count` latents drawn from `SeededGenerator(seed:)` (in batches of 500),
+    /// `[styleDimension]`: the centre of StyleGAN's truncation trick, which StyleGAN2 tracks as a
+    /// moving average during training and this generator computes afterwards.
+    public func meanStyle(count: Int = 10_000, seed: UInt64 = 0) -> Tensor {
+        precondition(count > 0, "meanStyle needs at least one latent")
+        var random = SeededGenerator(seed: seed)
+        var sum = Tensor.zeros([configuration.styleDimension])
+        var remaining = count
+        while remaining > 0 {
+            let batch = min(500, remaining)
+            let latents = sampleLatents(batch, generator: &random)
+            sum = sum + withoutGradients { styles(for: latents).sum(alongAxes: [0]) }
+            remaining -= batch
+        }
+        return sum / Float(count)
+    }
+}
+
+/// StyleGAN's truncation trick: every style `w` becomes `centre + psi · (w − centre)`, trading
+/// the variety of the images for their typicality (psi = 1 leaves them unchanged, psi = 0 gives
+/// every image the centre's style). The latent's own path into the 4 × 4 block is not truncated.
+public struct StyleTruncation {
+    /// How far each style keeps from the centre, in [0, 1].
+    public let psi: Float
+    /// The mean style, `[styleDimension]` (`StyleGenerator.meanStyle`).
+    public let center: Tensor
+
+    /// Fails (nil) unless `psi` is in [0, 1] and `center` is a vector.
+    public init?(psi: Float, center: Tensor) {
+        guard (0...1).contains(psi), center.shape.count == 1 else { return nil }
+        self.psi = psi
+        self.center = center
+    }
+
+    /// The truncated styles of `styles` `[N, styleDimension]` (`styles` itself when psi is 1).
+    public func apply(to styles: Tensor) -> Tensor {
+        guard psi < 1 else { return styles }
+        return center.reshaped(to: [1, center.count]) + (styles - center.reshaped(to: [1, center.count])) * psi
     }
 }
 
@@ -80,8 +122,8 @@ public enum NoiseMode: String, CaseIterable, Codable, Sendable {
 extension StyleGenerator {
     /// The image of one seed, `[C, R, R]` in roughly [−1, 1]: the latent and then (with
     /// `.random` noise) every noise map are drawn from `SeededGenerator(seed:)`, so a seed always
-    /// gives the same image.
-    public func image(seed: UInt64, noise mode: NoiseMode = .random) -> Tensor {
+    /// gives the same image (for the same truncation).
+    public func image(seed: UInt64, noise mode: NoiseMode = .random, truncation: StyleTruncation? = nil) -> Tensor {
         var random = SeededGenerator(seed: seed)
         let z = sampleLatents(1, generator: &random)
         let noise = switch mode {
@@ -89,7 +131,7 @@ extension StyleGenerator {
         case .const: synthesis.fixedNoise(batchSize: 1)
         case .none: synthesis.fixedNoise(batchSize: 1).map { $0 * 0 }
         }
-        let image = withoutGradients { self(z, noise: noise) }
+        let image = withoutGradients { self(z, noise: noise, truncation: truncation) }
         return image.reshaped(to: Array(image.shape.dropFirst()))
     }
 }
