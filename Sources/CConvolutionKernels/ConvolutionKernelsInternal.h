@@ -19,6 +19,25 @@ enum { GFP_F4_POSITIONS = 36 };
 
 static inline int round_up16(int k) { return (k + 15) / 16 * 16; }
 
+/// The image of 4x4 output tile `tile` (row-major per image, tiles_h x tiles_w of them) and
+/// its first output row and column.
+static inline void tile_origin(long tile, int tiles_h, int tiles_w, int *image, int *oy, int *ox) {
+    long per_image = (long)tiles_h * tiles_w;
+    int rest = (int)(tile % per_image);
+    *image = (int)(tile / per_image);
+    *oy = 4 * (rest / tiles_w);
+    *ox = 4 * (rest % tiles_w);
+}
+
+/// The tiles a worker takes at a time when each costs `per_tile_bytes` of scratch: as many as
+/// `budget_bytes` holds, rounded down to a multiple of `multiple`, within [minimum, maximum].
+static inline int tiles_within(long budget_bytes, long per_tile_bytes, int multiple, int minimum, int maximum) {
+    long tiles = budget_bytes / per_tile_bytes / multiple * multiple;
+    if (tiles < minimum) tiles = minimum;
+    if (tiles > maximum) tiles = maximum;
+    return (int)tiles;
+}
+
 #if defined(__x86_64__)
 
 // t = B^T d for one column (or row) of six values, B^T's rows being
@@ -39,9 +58,9 @@ GFP_AVX2_INLINE void bt6(__m256 d0, __m256 d1, __m256 d2, __m256 d3, __m256 d4, 
 // V[p][t][c] = (B^T d B)[p] for the 6x6 patch at rows 4ty-1.., columns 4tx-1.. (zeros outside).
 GFP_AVX2_INLINE void transform_input(const float *x, int c, int h, int w, long tile, int tiles_h, int tiles_w,
                                      float *v, int block_tiles, int t) {
-    long per_image = (long)tiles_h * tiles_w;
-    int image = (int)(tile / per_image), rest = (int)(tile % per_image);
-    int y0 = 4 * (rest / tiles_w) - 1, x0 = 4 * (rest % tiles_w) - 1;
+    int image, oy, ox;
+    tile_origin(tile, tiles_h, tiles_w, &image, &oy, &ox);
+    const int y0 = oy - 1, x0 = ox - 1;
     size_t stride = (size_t)block_tiles * c;
     for (int cb = 0; cb < c / 8; cb++) {
         const float *plane = x + ((size_t)image * (c / 8) + cb) * h * w * 8;

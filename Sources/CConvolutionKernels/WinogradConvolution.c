@@ -28,11 +28,9 @@ int gfp_winograd_available(void) {
 size_t gfp_winograd_f4_weight_floats(int k, int c) { return (size_t)POSITIONS * c * round_up16(k); }
 
 int gfp_winograd_f4_tiles_per_block(int k, int c) {
-    long per_tile = (long)POSITIONS * (c + round_up16(k)) * (long)sizeof(float);
-    long tiles = L2_BUDGET_BYTES / per_tile / 6 * 6;
-    if (tiles < BLOCK_TILES_MIN) tiles = BLOCK_TILES_MIN;
-    if (tiles > BLOCK_TILES_MAX) tiles = BLOCK_TILES_MAX;
-    return (int)tiles;
+    // A multiple of 6: the products run 6 tiles at a time.
+    return tiles_within(L2_BUDGET_BYTES, (long)POSITIONS * (c + round_up16(k)) * (long)sizeof(float), 6,
+                        BLOCK_TILES_MIN, BLOCK_TILES_MAX);
 }
 
 size_t gfp_winograd_f4_scratch_floats(int k, int c) {
@@ -123,7 +121,6 @@ GFP_AVX2_INLINE void multiply1(const float *v, int c, const float *u, float *m) 
     _mm256_store_ps(m + 8, a1);
 }
 
-
 // o = A^T m for six values, A^T's rows being (1, 1, 1, 1, 1, 0), (0, 1, -1, 2, -2, 0),
 // (0, 1, 1, 4, 4, 0) and (0, 1, -1, 8, -8, 1).
 GFP_AVX2_INLINE void at6(__m256 m0, __m256 m1, __m256 m2, __m256 m3, __m256 m4, __m256 m5, __m256 *o) {
@@ -138,9 +135,8 @@ GFP_AVX2_INLINE void at6(__m256 m0, __m256 m1, __m256 m2, __m256 m3, __m256 m4, 
 // inside the image.
 GFP_AVX2_INLINE void transform_output(const float *m, int k, int kp, int block_tiles, int t, long tile, int h, int w,
                                       int tiles_h, int tiles_w, const float *bias, int activate, float slope, float *y) {
-    long per_image = (long)tiles_h * tiles_w;
-    int image = (int)(tile / per_image), rest = (int)(tile % per_image);
-    int oy = 4 * (rest / tiles_w), ox = 4 * (rest % tiles_w);
+    int image, oy, ox;
+    tile_origin(tile, tiles_h, tiles_w, &image, &oy, &ox);
     __m256 slopes = _mm256_set1_ps(slope);
     for (int kb = 0; kb < k / 8; kb++) {
         __m256 r[4][6];

@@ -22,11 +22,8 @@
 enum { BLOCK_BUDGET_BYTES = 384 << 10, BLOCK_TILES_MIN = 8, BLOCK_TILES_MAX = 128, RUN = 6 };
 
 static int block_tiles(int k, int c) {
-    long per_tile = (long)GFP_F4_POSITIONS * (c + round_up16(k)) * (long)sizeof(float);
-    long tiles = BLOCK_BUDGET_BYTES / per_tile;
-    if (tiles < BLOCK_TILES_MIN) tiles = BLOCK_TILES_MIN;
-    if (tiles > BLOCK_TILES_MAX) tiles = BLOCK_TILES_MAX;
-    return (int)tiles;
+    return tiles_within(BLOCK_BUDGET_BYTES, (long)GFP_F4_POSITIONS * (c + round_up16(k)) * (long)sizeof(float), 1,
+                        BLOCK_TILES_MIN, BLOCK_TILES_MAX);
 }
 
 size_t gfp_winograd_f4_weight_gradient_accumulator_floats(int k, int c) {
@@ -93,9 +90,8 @@ GFP_AVX2_INLINE void a6(__m256 g0, __m256 g1, __m256 g2, __m256 g3, __m256 *u) {
 // image; channels k..<kp zero).
 GFP_AVX2_INLINE void transform_gradient(const float *gy, int k, int kp, int h, int w, long tile, int tiles_h,
                                         int tiles_w, float *transformed, int block, int t) {
-    long per_image = (long)tiles_h * tiles_w;
-    int image = (int)(tile / per_image), rest = (int)(tile % per_image);
-    int oy = 4 * (rest / tiles_w), ox = 4 * (rest % tiles_w);
+    int image, oy, ox;
+    tile_origin(tile, tiles_h, tiles_w, &image, &oy, &ox);
     size_t stride = (size_t)block * kp;
     for (int kb = 0; kb < kp / 8; kb++) {
         float *out = transformed + (size_t)t * kp + kb * 8;

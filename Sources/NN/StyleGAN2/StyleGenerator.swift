@@ -104,7 +104,8 @@ public struct StyleTruncation {
     /// The truncated styles of `styles` `[N, styleDimension]` (`styles` itself when psi is 1).
     public func apply(to styles: Tensor) -> Tensor {
         guard psi < 1 else { return styles }
-        return center.reshaped(to: [1, center.count]) + (styles - center.reshaped(to: [1, center.count])) * psi
+        let row = center.reshaped(to: [1, center.count])
+        return row + (styles - row) * psi
     }
 }
 

@@ -54,16 +54,26 @@ struct WinogradConvolution {
     /// for the activation read and the one written.
     init?(_ pass: Pass, input: [Int], weight: [Int], geometry: ConvolutionGeometry, activationSlope: Float?,
           readLayout: BlockedLayout?, writtenLayout: BlockedLayout?, implementation: String) {
-        guard Self.isEnabled, input.count == 4, weight.count == 4, weight[2] == 3, weight[3] == 3,
-              geometry == ConvolutionGeometry(stride: 1, padding: 1),
-              input[1] % 8 == 0, weight[0] % 8 == 0, weight[1] == input[1],
-              readLayout?.standardChannelBlock == 8, writtenLayout?.standardChannelBlock == 8,
-              !implementation.contains("wino") else { return nil }
+        guard Self.applies(input: input, weight: weight, geometry: geometry, layouts: [readLayout, writtenLayout],
+                           implementation: implementation) else { return nil }
         if let activationSlope, !(0...1).contains(activationSlope) { return nil }
         self.pass = pass
         (batch, height, width) = (input[0], input[2], input[3])
         (inputChannels, outputChannels) = pass == .forward ? (input[1], weight[0]) : (weight[0], input[1])
         self.activationSlope = activationSlope
+    }
+
+    /// Whether the own F(4×4) kernels serve the convolution of `input` [N, C, H, W] with
+    /// `weight` [O, C, 3, 3] (its passes and its weight gradient, `WinogradWeightGradient`):
+    /// AVX2 and FMA, 3×3, stride 1, padding 1, dense and ungrouped, channels multiples of 8, both
+    /// activations' `layouts` (as oneDNN chose them) nChw8c, and oneDNN's `implementation` not
+    /// Winograd itself.
+    static func applies(input: [Int], weight: [Int], geometry: ConvolutionGeometry, layouts: [BlockedLayout?],
+                        implementation: String) -> Bool {
+        isEnabled && input.count == 4 && weight.count == 4 && weight[2] == 3 && weight[3] == 3
+            && geometry == ConvolutionGeometry(stride: 1, padding: 1)
+            && input[1] % 8 == 0 && weight[0] % 8 == 0 && weight[1] == input[1]
+            && layouts.allSatisfy { $0?.standardChannelBlock == 8 } && !implementation.contains("wino")
     }
 
     /// Output tiles (4×4 each) of the whole batch.

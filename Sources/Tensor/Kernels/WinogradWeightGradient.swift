@@ -29,11 +29,9 @@ struct WinogradWeightGradient {
     /// `gradientLayout` are the layouts oneDNN chose for x and the output gradient.
     init?(input: [Int], weight: [Int], geometry: ConvolutionGeometry, inputLayout: BlockedLayout?,
           gradientLayout: BlockedLayout?, implementation: String) {
-        guard WinogradConvolution.isEnabled, input.count == 4, weight.count == 4, weight[2] == 3, weight[3] == 3,
-              geometry == ConvolutionGeometry(stride: 1, padding: 1),
-              input[1] % 8 == 0, weight[0] % 8 == 0, weight[1] == input[1],
-              inputLayout?.standardChannelBlock == 8, gradientLayout?.standardChannelBlock == 8,
-              !implementation.contains("wino") else { return nil }
+        guard WinogradConvolution.applies(input: input, weight: weight, geometry: geometry,
+                                          layouts: [inputLayout, gradientLayout], implementation: implementation)
+        else { return nil }
         (batch, inputChannels, height, width) = (input[0], input[1], input[2], input[3])
         outputChannels = weight[0]
     }
