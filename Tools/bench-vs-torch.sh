@@ -5,27 +5,30 @@
 # expressed as a speed-up (> 1: gfp is faster; for stego_train_step_ms that is torch_ms / gfp_ms).
 # Also dnnl_sgemm's GFLOP/s from C (the practical peak of the machine) in the same sitting.
 #
-# Usage: TORCH_VENV=/path/to/venv Tools/bench-vs-torch.sh [rounds] [resolutions]   (default: 5 "32 128")
+# Usage: TORCH_VENV=/path/to/venv [REPEATS=n] Tools/bench-vs-torch.sh [rounds] [resolutions]   (default: 5 "32 128")
+# REPEATS (default 5) is both benchmarks' --repeats: each workload's figure per round is the median
+# of that many timed runs (a decode of 256 images at R = 32 takes ~14 ms, so more repeats steady it).
 # The venv needs torch (python3 -m venv VENV && VENV/bin/pip install torch). Other processes on the
 # machine distort the figures: run it on a quiet machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
 resolutions=${2:-32 128}
+repeats=${REPEATS:-5}
 : "${TORCH_VENV:?set TORCH_VENV to a Python venv with torch}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 gcc -O2 -o "$tmp/dnnl_sgemm_bench" Tools/dnnl_sgemm_bench.c -ldnnl
 swift build -c release --product gfp >/dev/null
 gfp=$(swift build -c release --show-bin-path)/gfp
-echo "# $(date -u +%FT%TZ) $(lscpu | sed -n 's/^Model name: *//p') nproc=$(nproc) rounds=$rounds"
+echo "# $(date -u +%FT%TZ) $(lscpu | sed -n 's/^Model name: *//p') nproc=$(nproc) rounds=$rounds repeats=$repeats"
 for r in $resolutions; do
   for _ in $(seq "$rounds"); do
     "$tmp/dnnl_sgemm_bench" | sed 's/^{/{"engine": "dnnl_sgemm", /' >> "$tmp/lines"
-    "$gfp" bench stego --resolution "$r" --channels 3 --bits 100 --batch 64 --repeats 5 \
+    "$gfp" bench stego --resolution "$r" --channels 3 --bits 100 --batch 64 --repeats "$repeats" \
       | sed 's/^{/{"side": "gfp", /' >> "$tmp/lines"
     "$TORCH_VENV/bin/python" ../shared/bench/torch_reference.py --resolution "$r" --channels 3 --bits 100 \
-      --batch 64 --threads 2 --repeats 5 | sed 's/^{/{"side": "torch", /' >> "$tmp/lines"
+      --batch 64 --threads 2 --repeats "$repeats" | sed 's/^{/{"side": "torch", /' >> "$tmp/lines"
     # PyTorch's peak resident memory of the same training step, in a process of its own.
     "$TORCH_VENV/bin/python" Tools/torch_train_step_rss.py --resolution "$r" --channels 3 --bits 100 \
       --batch 64 --threads 2 --repeats 5 | sed 's/^{/{"side": "torch", /' >> "$tmp/lines"
