@@ -42,7 +42,9 @@ public final class DiscriminatorBlock: Module, UnaryLayer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        (conv1(conv0(x)) + skip(x)) * (1 / Float(2).squareRoot())
+        // The branches' 1/√2 is folded into their last layers (no pass of its own).
+        let gain = 1 / Float(2).squareRoot()
+        return conv1(conv0(x), gain: gain) + skip(x, gain: gain)
     }
 }
 

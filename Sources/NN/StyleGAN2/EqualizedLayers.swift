@@ -5,10 +5,25 @@ public enum StyleActivation: Sendable {
     case linear
     case leakyReLU
 
+    /// Leaky ReLU's slope for negative inputs.
+    static let negativeSlope: Float = 0.2
+
     @inline(__always) func apply(_ x: Tensor) -> Tensor {
         switch self {
         case .linear: return x
-        case .leakyReLU: return x.leakyReLU(negativeSlope: 0.2) * Float(2).squareRoot()
+        case .leakyReLU: return x.leakyReLU(negativeSlope: Self.negativeSlope) * Float(2).squareRoot()
+        }
+    }
+
+    /// The activation's gain (√2 for leaky ReLU), times `gain`, as a factor of its input, and the
+    /// activation left to compute inside a convolution. Leaky ReLU is positively homogeneous,
+    /// `lrelu(z)·√2·gain = lrelu(z·√2·gain)` for `gain` > 0, so a layer that scales its weight
+    /// and bias by `scale` and fuses `activation` gives `apply(z)·gain` without a pass of its own.
+    func fused(gain: Float) -> (scale: Float, activation: FusedActivation?) {
+        precondition(gain > 0, "an activation's output gain must be positive, got \(gain)")
+        switch self {
+        case .linear: return (gain, nil)
+        case .leakyReLU: return (Float(2).squareRoot() * gain, .leakyReLU(negativeSlope: Self.negativeSlope))
         }
     }
 }
@@ -65,16 +80,20 @@ public final class EqualizedConv2d: Module, UnaryLayer {
     /// The run-time weight scale 1/√(in·k·k).
     public var weightGain: Float { 1 / Float(weight.shape[1] * weight.shape[2] * weight.shape[3]).squareRoot() }
 
-    public func callAsFunction(_ input: Tensor) -> Tensor {
-        let w = weight.value * weightGain
-        var y: Tensor
+    public func callAsFunction(_ input: Tensor) -> Tensor { callAsFunction(input, gain: 1) }
+
+    /// The layer's output times `gain` (> 0), computed as one convolution: the bias, the
+    /// activation and both gains go inside it (see `StyleActivation.fused(gain:)`), so the layer
+    /// makes no element-wise pass over its output, forward or backward.
+    public func callAsFunction(_ input: Tensor, gain: Float) -> Tensor {
+        let (scale, fusedActivation) = activation.fused(gain: gain)
+        let w = weight.value * (weightGain * scale)
+        let b = bias.map { scale == 1 ? $0.value : $0.value * scale }
         if downsample {
-            y = FIRResampling.convDownsample2d(input, weight: w)
-            if let bias { y = y + bias.value.reshaped(to: [1, -1, 1, 1]) }
-        } else {
-            let pad = weight.shape[2] / 2
-            y = Tensor.conv2d(input, weight: w, bias: bias?.value, padding: Padding2D(vertical: pad, horizontal: pad))
+            return FIRResampling.convDownsample2d(input, weight: w, bias: b, activation: fusedActivation)
         }
-        return activation.apply(y)
+        let pad = weight.shape[2] / 2
+        return Tensor.conv2d(input, weight: w, bias: b, padding: Padding2D(vertical: pad, horizontal: pad),
+                             activation: fusedActivation)
     }
 }

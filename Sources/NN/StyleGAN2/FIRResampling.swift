@@ -35,12 +35,22 @@ public enum FIRResampling {
     }
 
     /// Blur then a strided valid convolution, TensorFlow StyleGAN2's `conv_downsample_2d`:
-    /// `[N, I, H, W]` → `[N, O, H/2, W/2]` for a k×k weight `[O, I, k, k]`.
-    public static func convDownsample2d(_ x: Tensor, weight: Tensor) -> Tensor {
+    /// `[N, I, H, W]` → `[N, O, H/2, W/2]` for a k×k weight `[O, I, k, k]`, plus `bias` `[O]`,
+    /// then `activation` (both inside the convolution).
+    ///
+    /// A 1×1 weight mixes channels pixel by pixel, which commutes with the per-channel blur and
+    /// with keeping every second sample: it runs as `downsample2x` (only the kept samples are
+    /// filtered) and a stride-1 1×1 convolution on the quarter-size result, as the PyTorch
+    /// StyleGAN2 code does, instead of blurring at full size and discarding three samples of four.
+    public static func convDownsample2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
+                                        activation: FusedActivation? = nil) -> Tensor {
         let k = weight.shape[2]
+        if k == 1 && weight.shape[3] == 1 {
+            return Tensor.conv2d(downsample2x(x), weight: weight, bias: bias, activation: activation)
+        }
         // Pad so that blur + valid k×k stride-2 conv gives H/2: (4 − 2) + (k − 1) in total.
         let pad = (4 - 2 + k - 1) / 2
         let blurred = x.upfirdn2d(filter: filter, padding: Padding2D(vertical: pad, horizontal: pad))
-        return Tensor.conv2d(blurred, weight: weight, stride: 2)
+        return Tensor.conv2d(blurred, weight: weight, bias: bias, stride: 2, activation: activation)
     }
 }

@@ -31,8 +31,9 @@ public final class ModulatedConv2d: Module {
     public var weightGain: Float { 1 / Float(weight.shape[1] * weight.shape[2] * weight.shape[3]).squareRoot() }
 
     /// Applies the layer to `x` `[N, in, H, W]` with styles from `w` `[N, styleDimension]`
-    /// (ignored when unmodulated).
-    public func callAsFunction(_ x: Tensor, style w: Tensor) -> Tensor {
+    /// (ignored when unmodulated), times `gain` (when demodulating, folded into the
+    /// demodulation factors at no cost; otherwise a pass over the output when it is not 1).
+    public func callAsFunction(_ x: Tensor, style w: Tensor, gain: Float = 1) -> Tensor {
         precondition(x.rank == 4 && x.shape[1] == inputChannels, "ModulatedConv2d expects [N, \(inputChannels), H, W], got \(x.shape)")
         let kernel = weight.value * weightGain
         var input = x
@@ -43,15 +44,15 @@ public final class ModulatedConv2d: Module {
             styles = s
             input = x * s.reshaped(to: [x.shape[0], inputChannels, 1, 1])
         }
-        var y = upsample ? FIRResampling.upsampleConv2d(input, weight: kernel)
+        let y = upsample ? FIRResampling.upsampleConv2d(input, weight: kernel)
                          : Tensor.conv2d(input, weight: kernel, padding: Padding2D(vertical: weight.shape[2] / 2,
                                                                                      horizontal: weight.shape[3] / 2))
         if demodulate, let s = styles {
             // d[n, o] = 1/√(Σ_i s[n,i]² · Σ_{ky,kx} W[o,i,ky,kx]² + 1e-8)
             let squaredWeights = kernel.square().sum(alongAxes: [2, 3])          // [out, in]
             let d = (Tensor.matmul(s.square(), squaredWeights, transposeB: true) + 1e-8).rsqrt()
-            y = y * d.reshaped(to: [x.shape[0], outputChannels, 1, 1])
+            return y * (gain == 1 ? d : d * gain).reshaped(to: [x.shape[0], outputChannels, 1, 1])
         }
-        return y
+        return gain == 1 ? y : y * gain
     }
 }
