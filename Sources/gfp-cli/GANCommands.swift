@@ -123,13 +123,16 @@ struct GANGenerate: ParsableCommand {
     @Option(help: "StyleGAN's truncation trick: each style w becomes c + psi (w - c), c being the mean style of 10,000 latents (seed 0); 1 (the default) leaves the images as the generator draws them.")
     var truncationPsi: Float = 1
 
+    @Option(help: "Which generator of a training checkpoint: average (the moving average, as sample grids and exports) or trained (the optimiser's own weights).")
+    var weights: GeneratorFile.Weights = .movingAverage
+
     func validate() throws {
         guard (0...1).contains(truncationPsi) else { throw ValidationError("--truncation-psi must be in [0, 1]") }
     }
 
     func run() throws {
         let seedList = try parseSeeds(seeds)
-        let generator = try GeneratorFile.load(from: URL(fileURLWithPath: runPath))
+        let generator = try GeneratorFile.load(from: URL(fileURLWithPath: runPath), weights: weights)
         let output = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         let truncation = truncationPsi < 1 ? StyleTruncation(psi: truncationPsi, center: generator.meanStyle()) : nil
@@ -178,3 +181,5 @@ func parseSeeds(_ text: String) throws -> [UInt64] {
 }
 
 extension NoiseMode: ExpressibleByArgument {}
+
+extension GeneratorFile.Weights: ExpressibleByArgument {}

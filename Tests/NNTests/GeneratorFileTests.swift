@@ -33,8 +33,17 @@ final class GeneratorFileTests: XCTestCase {
         XCTAssertEqual(try GeneratorFile.load(from: restored.deletingLastPathComponent()).image(seed: 5).scalars, expected)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: restored.deletingLastPathComponent().path), ["checkpoints"])
 
+        // The optimiser's own weights, on request: the trainer's generator, not the average.
+        let trained = try GeneratorFile.load(from: run.url, weights: .trained)
+        XCTAssertEqual(trained.image(seed: 5).scalars, trainer.generator.image(seed: 5).scalars)
+        XCTAssertNotEqual(trained.image(seed: 5).scalars, expected)
+
         let file = directory.appendingPathComponent("generator.h5")
         try GeneratorFile.write(fromRun, to: file)
+        // A generator file holds the average only: asking it for the trained weights is an error.
+        XCTAssertThrowsError(try GeneratorFile.load(from: file, weights: .trained)) { error in
+            XCTAssertTrue("\(error)".contains(file.path), "\(error)")
+        }
         let loaded = try GeneratorFile.load(from: file)
         XCTAssertEqual(loaded.configuration, TrainingRunTests.architecture.generator)
         XCTAssertEqual(loaded.image(seed: 5).scalars, expected)

@@ -134,7 +134,7 @@ final class StegoCommandLineTests: XCTestCase {
         }
     }
 
-    func testGenerateWithTruncationWritesImagesAndRejectsPsiOutsideZeroToOne() throws {
+    func testGenerateWritesTruncatedImagesAndRejectsBadPsiOrWeights() throws {
         var random = SeededGenerator(seed: 2)
         let configuration = StyleGenerator.Configuration(resolution: 8, imageChannels: 1, latentDimension: 8, styleDimension: 8,
                                                          mappingDepth: 1, channels: ChannelSchedule(base: 32, maximum: 8))
@@ -154,6 +154,13 @@ final class StegoCommandLineTests: XCTestCase {
             XCTAssertTrue(result.stderr.contains("--truncation-psi must be in [0, 1]"), result.stderr)
             XCTAssertFalse(FileManager.default.fileExists(atPath: path("bad")))
         }
+        // A generator file has no trained weights beside its average: a one-line error, no images.
+        let trained = try runner.run(["gan", "generate", "--run", path("g.h5"), "--seeds", "0", "--out", path("trained"),
+                                      "--weights", "trained"])
+        XCTAssertNotEqual(trained.status, 0)
+        XCTAssertTrue(trained.stderr.contains("moving-average weights only"), trained.stderr)
+        XCTAssertEqual(trained.stderr.split(separator: "\n").count, 1, trained.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("trained/seed0000.png")))
     }
 
     func testImportTorchWritesADecoderFileAndRejectsBadKinds() throws {

@@ -19,16 +19,34 @@ public enum GeneratorFile {
         try checkpoint.write(to: url)
     }
 
+    /// Which of a training checkpoint's two generators to load.
+    public enum Weights: String, Sendable, CaseIterable {
+        /// The moving average of the trained weights (StyleGAN2's G_ema): what sample grids,
+        /// exports and shipped generators use.
+        case movingAverage = "average"
+        /// The weights the optimiser trains (StyleGAN2's G), noisier from step to step.
+        case trained
+    }
+
     /// The generator in a generator file, a GAN training checkpoint or a GAN run folder.
+    /// - Parameter weights: which generator of a training checkpoint; a generator file holds
+    ///   the moving average only.
     /// - Throws: `TrainingRunError` for a folder without a checkpoint, the `CheckpointError`s of
     ///   reading (missing, truncated or corrupt files, a wrong kind naming the file, missing or
-    ///   misshapen weights).
-    public static func load(from url: URL) throws -> StyleGenerator {
+    ///   misshapen weights, `.trained` asked of a generator file).
+    public static func load(from url: URL, weights: Weights = .movingAverage) throws -> StyleGenerator {
         let file = try RunDirectory.checkpointFile(at: url)
         let checkpoint = try Checkpoint(contentsOf: file)
         switch checkpoint.kind {
         case GANTrainer.checkpointKind:
-            return try GANTrainer(resumingFrom: checkpoint).averageGenerator
+            let trainer = try GANTrainer(resumingFrom: checkpoint)
+            guard weights == .trained else { return trainer.averageGenerator }
+            trainer.generator.eval()
+            return trainer.generator
+        case kind where weights == .trained:
+            throw CheckpointError.invalidAttribute(
+                path: file.path, name: "kind",
+                reason: "a generator file holds the moving-average weights only; the trained ones are in the run's training checkpoint")
         case kind:
             let configuration = try checkpoint.decodeConfig(StyleGenerator.Configuration.self)
             var unused = SeededGenerator(seed: 0)
