@@ -46,7 +46,7 @@ public enum GeneratorFile {
         case kind where weights == .trained:
             throw CheckpointError.invalidAttribute(
                 path: file.path, name: "kind",
-                reason: "a generator file holds the moving-average weights only; the trained ones are in the run's training checkpoint")
+                reason: "is \(kind): a generator file holds the moving-average weights only (the trained ones are in the run's training checkpoint)")
         case kind:
             let configuration = try checkpoint.decodeConfig(StyleGenerator.Configuration.self)
             var unused = SeededGenerator(seed: 0)
