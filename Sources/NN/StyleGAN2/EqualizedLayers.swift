@@ -83,8 +83,8 @@ public final class EqualizedConv2d: Module, UnaryLayer {
     public func callAsFunction(_ input: Tensor) -> Tensor { callAsFunction(input, gain: 1) }
 
     /// The layer's output times `gain` (> 0), computed as one convolution: the bias, the
-    /// activation and both gains go inside it (see `StyleActivation.fused(gain:)`), so the layer
-    /// makes no element-wise pass over its output, forward or backward.
+    /// activation and both gains go inside it (see `StyleActivation.fused(gain:)`), so the output
+    /// costs no element-wise pass forward and only the activation's gate backward.
     public func callAsFunction(_ input: Tensor, gain: Float) -> Tensor {
         let (scale, fusedActivation) = activation.fused(gain: gain)
         let w = weight.value * (weightGain * scale)
