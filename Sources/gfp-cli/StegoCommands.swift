@@ -112,7 +112,9 @@ struct StegoEmbed: ParsableCommand {
         abstract: "Fingerprint a folder or a Fashion-MNIST split and write 8-bit PNGs.",
         discussion: """
             Writes OUTPUT_DIR/images/NNNNNN.png as they are produced (constant memory) and \
-            OUTPUT_DIR/fingerprints.txt with one 'name bits' line per image. With --decoder, the \
+            OUTPUT_DIR/fingerprints.txt with one 'name bits' line per image. Folder images are \
+            resized on their shorter side and centre-cropped to the encoder's resolution (as the \
+            official embed_fingerprints.py does); Fashion-MNIST is zero-padded to it. With --decoder, the \
             written 8-bit images are decoded and the bit accuracy printed. Prints a JSON summary \
             (images, mean PSNR, bit accuracy).
             """)
