@@ -20,6 +20,20 @@ public struct L2ScheduleState: Codable, Hashable, Sendable {
 
     public init() {}
 
+    /// The state at the end of `schedule`'s ramp, so that λ is at its maximum from the first
+    /// step: where a run fine-tuning a finished encoder and decoder begins (their training went
+    /// through the ramp already; a second ramp from 0 would let the encoder trade fidelity for
+    /// bits again). The accuracy gate counts as opened. The fixed schedule keys on the step count,
+    /// which a new run starts at 0: its ramp runs again.
+    public static func completed(_ schedule: L2Schedule) -> L2ScheduleState {
+        var state = L2ScheduleState()
+        switch schedule {
+        case let .accuracyGated(_, delay, ramp, _): state.stepsSinceTrigger = delay + ramp
+        case .fixed: break
+        }
+        return state
+    }
+
     /// The weight for the next step.
     public func weight(_ schedule: L2Schedule) -> Float {
         switch schedule {

@@ -81,12 +81,15 @@ public enum StegoTraining {
     /// The trainer a new run started from `url` begins with: a training checkpoint (a file, or a
     /// run folder's latest) continues its networks, optimiser, schedule and random stream under
     /// `configuration`; a folder holding a finished run's `encoder.h5` and `decoder.h5` but no
-    /// checkpoint (as `Models/` ships them) gives those networks, a fresh optimiser and step 0.
+    /// checkpoint (as `Models/` ships them) gives those networks, a fresh optimiser and step 0, with
+    /// the accuracy-gated λ already at its maximum (`L2ScheduleState.completed(_:)`).
     static func startingTrainer(from url: URL, configuration: StegoTrainingConfiguration) throws -> StegoTrainer {
         if let models = modelFiles(in: url) {
             let networks = try StegoNetworks(encoder: StegoModelFile.readEncoder(from: models.encoder),
                                              decoder: StegoModelFile.readDecoder(from: models.decoder))
-            return try StegoTrainer(networks: networks, configuration: configuration)
+            let trainer = try StegoTrainer(networks: networks, configuration: configuration)
+            trainer.schedule = .completed(configuration.l2Schedule)
+            return trainer
         }
         return try StegoTrainer(continuing: Checkpoint(contentsOf: RunDirectory.checkpointFile(at: url)), with: configuration)
     }

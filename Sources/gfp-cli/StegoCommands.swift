@@ -52,7 +52,7 @@ struct StegoTrain: ParsableCommand {
     @Option(help: "Negative slope of the decoder's hidden activations: 0 for the spec's ReLU, 0.2 for the leaky ReLU the Fashion-MNIST reproduction uses (keeps the decoder's units alive; see Docs/reproductions/stego.md).")
     var decoderNegativeSlope: Float = 0
 
-    @Option(help: "Start a new run from the networks, optimiser and schedule state of another run (folder or checkpoint), or from the encoder.h5 and decoder.h5 in a folder without a checkpoint (e.g. Models/stego-fashion-mnist-32) with a fresh optimiser: fine-tuning.")
+    @Option(help: "Start a new run from the networks, optimiser and schedule state of another run (folder or checkpoint), or from the encoder.h5 and decoder.h5 in a folder without a checkpoint (e.g. Models/stego-fashion-mnist-32) with a fresh optimiser and the accuracy-gated lambda at its maximum from the first step: fine-tuning.")
     var initFrom: String?
 
     @Option(help: "Scale each fingerprinted image's residual by a factor drawn uniformly from [MIN, 1] before the decoder, so that it learns to read weaker fingerprints (as a GAN reproduces them); MIN in [0, 1].")

@@ -37,4 +37,16 @@ final class L2ScheduleTests: XCTestCase {
         XCTAssertEqual(weights[2499], 5, accuracy: 1e-4)       // global step 2500
         XCTAssertEqual(weights[4199], 10)
     }
+
+    /// A fine-tuning run's schedule starts at the end of the gated ramp, whatever the accuracy.
+    func testCompletedScheduleStartsAtTheMaximum() {
+        let schedule = L2Schedule.accuracyGated(maximum: 3, await: 20, ramp: 50)
+        var state = L2ScheduleState.completed(schedule)
+        XCTAssertEqual(state.step, 0)
+        for _ in 0..<10 {
+            XCTAssertEqual(state.weight(schedule), 3)
+            state.advance(schedule, bitAccuracy: 0.2)
+        }
+        XCTAssertEqual(L2ScheduleState.completed(.fixed()).weight(.fixed()), 0, "the fixed schedule keys on the step")
+    }
 }

@@ -124,7 +124,7 @@ final class StegoRunTests: XCTestCase {
     }
 
     /// A folder with a finished run's encoder.h5 and decoder.h5 (as Models/ ships them) starts a
-    /// run at step 0; with a frozen encoder (here with attenuation and immunisation) only the
+    /// run at step 0 with λ at its maximum; with a frozen encoder (here with attenuation and immunisation) only the
     /// decoder changes, and a configuration written before `freezesEncoder` existed reads as
     /// training both.
     func testDecoderAloneFineTunesFromModelFiles() throws {
@@ -152,6 +152,13 @@ final class StegoRunTests: XCTestCase {
                                           directory: tunedRun, resume: false, initializeFrom: models,
                                           makeSource: { Source() }, progressOutput: { _ in })
         XCTAssertEqual(tuned.step, 3, "model files start at step 0")
+        // Fine-tuning finished networks starts with λ at its maximum, not with a second ramp from 0.
+        let tunedLog = try String(contentsOf: tunedRun.url.appendingPathComponent("log.csv"), encoding: .utf8)
+        let header = tunedLog.split(separator: "\n")[0].split(separator: ",")
+        let lambdaColumn = try XCTUnwrap(header.firstIndex(where: { $0.hasPrefix("l2") || $0.hasPrefix("lambda") }), "\(header)")
+        for row in tunedLog.split(separator: "\n").dropFirst() {
+            XCTAssertEqual(Float(row.split(separator: ",")[lambdaColumn]), 10, "λ of a fine-tuning step: \(row)")
+        }
         let before = original.networks.stateDictionary(), after = tuned.networks.stateDictionary()
         for (key, value) in before where key.hasPrefix("encoder.") {
             XCTAssertEqual(after[key]?.scalars, value.scalars, "\(key) changed under a frozen encoder")
