@@ -10,16 +10,22 @@
 #   (results/grid-accuracy.csv); gan-wide and gan-clean-wide, the same GAN with 64 channels at
 #   32 x 32 too (--channel-base 1024) on the fingerprinted and the clean set (RUNS/gan-fingerprinted-wide,
 #   RUNS/gan-clean-wide); decoder-attenuated, the encoder run's decoder fine-tuned alone to read
-#   weaker fingerprints (RUNS/dec-att03, then RUNS/dec-att03n: Models/stego-fashion-mnist-32/
-#   decoder-attenuated.h5); and ship, which copies the trained encoder, decoder and fingerprinted
+#   weaker fingerprints (RUNS/dec-att03, then RUNS/dec-att03n: the decoder-attenuated.h5 shipped
+#   until session 12); and ship, which copies the trained encoder, decoder and fingerprinted
 #   GAN into Models/ (as they were shipped).
 #   evaluate, grids and ship read the fingerprinted GAN from FP_RUN (default RUNS/gan-fingerprinted;
 #   RUNS/gan-fingerprinted-tuned or RUNS/gan-fingerprinted-wide for the others) and the clean one
 #   from CLEAN_RUN (default RUNS/gan-clean).
+#   The robust pair (session 12): encoder-robust fine-tunes the encoder run's encoder and decoder
+#   together with every residual scaled by U[0.5, 1] before the decoder (RUNS/encoder-robust);
+#   with PAIR=robust, embed, evaluate, grids and ship use that pair, RUNS/embedded-*-robust,
+#   RUNS/results-robust and (FP_RUN's default) RUNS/gan-fingerprinted-robust; gan-robust continues
+#   the tuned GAN on the robust pair's training set (γ TUNE_GAMMA; what Models/ ships), and
+#   gan-robust-scratch trains the same GAN from step 0 on it.
 #
 # Environment: RUNS (default runs/stego-repro), GFP (default: the release build), DECODER_BASE
-# (the folder decoder-attenuated starts from; default Models/stego-fashion-mnist-32), STEGO_STEPS
-# (12000, the shipped encoder's length), GAN_STEPS (10000), FINGERPRINT (the 100 bits embedded;
+# (the folder decoder-attenuated starts from; default the 12,000-step pair's model files), PAIR (above), STEGO_STEPS
+# (12000, the 12,000-step pair's length), GAN_STEPS (10000), FINGERPRINT (the 100 bits embedded;
 # default drawn from Python's random.Random(42)).
 # The defaults are those of the shipped encoder and of the clean GAN (about 30 minutes each on
 # 2 cores); the shipped fingerprinted GAN ran with GAN_STEPS=40000, stopped at 30,000 steps, and
@@ -35,7 +41,14 @@ runs=${RUNS:-runs/stego-repro}
 stego_steps=${STEGO_STEPS:-12000}
 gan_steps=${GAN_STEPS:-10000}
 tune_gamma=${TUNE_GAMMA:-0.01}
-fp_run=${FP_RUN:-$runs/gan-fingerprinted}
+# The encoder/decoder pair: the first one (RUNS/encoder) or, with PAIR=robust, RUNS/encoder-robust.
+case ${PAIR:-} in
+  "") enc_run=$runs/encoder sfx="" ;;
+  robust) enc_run=$runs/encoder-robust sfx=-robust ;;
+  *) echo "PAIR is empty or robust, not ${PAIR}" >&2; exit 64 ;;
+esac
+res=$runs/results$sfx
+fp_run=${FP_RUN:-$runs/gan-fingerprinted$sfx}
 clean_run=${CLEAN_RUN:-$runs/gan-clean}
 fingerprint=${FINGERPRINT:-1001000010111101000000110101111000101101101000001100000010101010101100101111101010010101010100001100}
 # The GAN of the reproduction: StyleGAN2-type, 64 channels at 4..16 and 32 at 32 x 32 (base 512, max 64), batch 32.
@@ -46,9 +59,17 @@ wide_options=(--resolution 32 --channels 1 --channel-base 1024 --channel-max 64 
               --checkpoint-every 250 --sample-every 1000)
 stages=("$@")
 [ ${#stages[@]} -eq 0 ] && stages=(encoder embed gan-fp gan-clean evaluate)
-mkdir -p "$runs/results"
+mkdir -p "$res"
 
 resume_flag() { [ -f "$1/checkpoints/latest.h5" ] && echo --resume || true; }
+# The 12,000-step pair's encoder.h5 and decoder.h5 alone in a folder (RUNS/encoder-models), for stages that
+# fine-tune them from the model files with a fresh optimiser (the run folder's checkpoint would
+# be continued instead).
+first_pair_models() {
+  mkdir -p "$runs/encoder-models"
+  cp "$runs/encoder/encoder.h5" "$runs/encoder/decoder.h5" "$runs/encoder-models/"
+  echo "$runs/encoder-models"
+}
 
 for stage in "${stages[@]}"; do
   case $stage in
@@ -59,22 +80,31 @@ for stage in "${stages[@]}"; do
     "$gfp" stego train --data fashion-mnist --resolution 32 --bits 100 --out "$runs/encoder" --steps "$stego_steps" \
       --decoder-negative-slope 0.2 --checkpoint-every 250 $(resume_flag "$runs/encoder")
     ;;
+  encoder-robust)
+    # The encoder run's pair trained on together, each residual scaled by U[0.5, 1] before the
+    # decoder, λ at its maximum from the first step: 6,000 steps. It starts from the two model files
+    # alone (a fresh optimiser, as from Models/), copied apart from the run's checkpoint.
+    start=(--init-from "$(first_pair_models)"); [ -f "$runs/encoder-robust/checkpoints/latest.h5" ] && start=(--resume)
+    [ -f "$runs/encoder-robust/decoder.h5" ] || "$gfp" stego train --data fashion-mnist --resolution 32 --bits 100 \
+      --decoder-negative-slope 0.2 --attenuate 0.5 --steps 6000 --checkpoint-every 250 \
+      --out "$runs/encoder-robust" "${start[@]}"
+    ;;
   embed)
-    enc="$runs/encoder/encoder.h5" dec="$runs/encoder/decoder.h5"
+    enc="$enc_run/encoder.h5" dec="$enc_run/decoder.h5"
     # Fidelity and bit accuracy of the 10,000 fingerprinted 8-bit test images.
-    [ -f "$runs/results/embed-test.json" ] || {
-      rm -rf "$runs/embedded-test"
+    [ -f "$res/embed-test.json" ] || {
+      rm -rf "$runs/embedded-test$sfx"
       "$gfp" stego embed --encoder "$enc" --decoder "$dec" --fingerprint "$fingerprint" fashion-mnist:test \
-        "$runs/embedded-test" > "$runs/results/embed-test.tmp" && mv "$runs/results/embed-test.tmp" "$runs/results/embed-test.json"
+        "$runs/embedded-test$sfx" > "$res/embed-test.tmp" && mv "$res/embed-test.tmp" "$res/embed-test.json"
     }
     # The GAN's training set: all 60,000 training images with the one fingerprint, recorded in a registry.
-    [ -f "$runs/results/embed-train.json" ] || {
-      rm -rf "$runs/embedded-train" "$runs/registry.sqlite"
-      "$gfp" registry create --database "$runs/registry.sqlite" --bits 100 > /dev/null
+    [ -f "$res/embed-train.json" ] || {
+      rm -rf "$runs/embedded-train$sfx" "$runs/registry$sfx.sqlite"
+      "$gfp" registry create --database "$runs/registry$sfx.sqlite" --bits 100 > /dev/null
       "$gfp" stego embed --encoder "$enc" --decoder "$dec" --fingerprint "$fingerprint" \
-        --registry "$runs/registry.sqlite" --recipient "fashion-mnist GAN" --model-id gan-fingerprinted \
-        fashion-mnist:train "$runs/embedded-train" > "$runs/results/embed-train.tmp" \
-        && mv "$runs/results/embed-train.tmp" "$runs/results/embed-train.json"
+        --registry "$runs/registry$sfx.sqlite" --recipient "fashion-mnist GAN" --model-id "gan-fingerprinted$sfx" \
+        fashion-mnist:train "$runs/embedded-train$sfx" > "$res/embed-train.tmp" \
+        && mv "$res/embed-train.tmp" "$res/embed-train.json"
     }
     ;;
   gan-fp)
@@ -88,6 +118,18 @@ for stage in "${stages[@]}"; do
     start=(--init-from "$runs/gan-fingerprinted"); [ -f "$tuned/checkpoints/latest.h5" ] && start=(--resume)
     "$gfp" gan train --data "$runs/embedded-train/images" "${gan_options[@]}" --gamma "$tune_gamma" \
       --steps "$gan_steps" --out "$tuned" "${start[@]}"
+    ;;
+  gan-robust)
+    # The tuned GAN continued on the robust pair's training set (PAIR=robust embed first), γ TUNE_GAMMA.
+    out="$runs/gan-fingerprinted-robust"
+    start=(--init-from "$runs/gan-fingerprinted-tuned"); [ -f "$out/checkpoints/latest.h5" ] && start=(--resume)
+    "$gfp" gan train --data "$runs/embedded-train-robust/images" "${gan_options[@]}" --gamma "$tune_gamma" \
+      --steps "$gan_steps" --out "$out" "${start[@]}"
+    ;;
+  gan-robust-scratch)
+    # The GAN of gan-fp, from step 0, on the robust pair's training set.
+    "$gfp" gan train --data "$runs/embedded-train-robust/images" "${gan_options[@]}" --steps "$gan_steps" \
+      --out "$runs/gan-fingerprinted-robust-scratch" $(resume_flag "$runs/gan-fingerprinted-robust-scratch")
     ;;
   gan-clean)
     "$gfp" gan train --data fashion-mnist "${gan_options[@]}" --steps "$gan_steps" \
@@ -104,19 +146,20 @@ for stage in "${stages[@]}"; do
   decoder-attenuated)
     # The encoder frozen (the fingerprinted set and its GAN stay valid); each residual scaled by
     # U[0.3, 1] before the decoder: 3,000 steps, then 7,000 more with Gaussian noise (σ 0.02) too.
-    # Starts from DECODER_BASE's encoder.h5 and decoder.h5 (the shipped ones by default; a run
-    # folder that still holds a checkpoint would be continued from the checkpoint instead).
+    # Starts from DECODER_BASE's encoder.h5 and decoder.h5 (the 12,000-step pair's by default, as the
+    # decoder shipped until session 12 was made; a run folder that still holds a checkpoint would
+    # be continued from the checkpoint instead).
     common=(--data fashion-mnist --resolution 32 --bits 100 --decoder-negative-slope 0.2 --freeze-encoder
             --attenuate 0.3 --checkpoint-every 500)
     if [ ! -f "$runs/dec-att03/decoder.h5" ]; then
-      start=(--init-from "${DECODER_BASE:-Models/stego-fashion-mnist-32}"); [ -f "$runs/dec-att03/checkpoints/latest.h5" ] && start=(--resume)
+      start=(--init-from "${DECODER_BASE:-$(first_pair_models)}"); [ -f "$runs/dec-att03/checkpoints/latest.h5" ] && start=(--resume)
       "$gfp" stego train "${common[@]}" --steps 3000 --out "$runs/dec-att03" "${start[@]}"
     fi
     start=(--init-from "$runs/dec-att03"); [ -f "$runs/dec-att03n/checkpoints/latest.h5" ] && start=(--resume)
     "$gfp" stego train "${common[@]}" --immunize noise:0.02 --steps 10000 --out "$runs/dec-att03n" "${start[@]}"
     ;;
   evaluate)
-    dec="$runs/encoder/decoder.h5" res="$runs/results"
+    dec="$enc_run/decoder.h5"
     # The clean GAN is measured when its run is here (a later session may continue the
     # fingerprinted one alone: the clean control's figures do not change with it).
     gans=(fingerprinted); [ -e "$clean_run" ] && gans+=(clean) || echo "no $clean_run: the clean GAN is not measured" >&2
@@ -141,7 +184,7 @@ for stage in "${stages[@]}"; do
       "$gfp" metrics fd --classifier Models/fashion-mnist-classifier/classifier.h5 "$runs/fd-generated-$gan" \
         fashion-mnist:test > "$res/fd-$gan.json"
     done
-    "$gfp" metrics fd --classifier Models/fashion-mnist-classifier/classifier.h5 "$runs/embedded-test/images" \
+    "$gfp" metrics fd --classifier Models/fashion-mnist-classifier/classifier.h5 "$runs/embedded-test$sfx/images" \
       fashion-mnist:test > "$res/fd-fingerprinted-test.json"
     echo "results in $res"
     ;;
@@ -150,21 +193,21 @@ for stage in "${stages[@]}"; do
     # of fixed latents each): the run's only per-step record once its checkpoint has moved on.
     rm -rf "$runs/grid-cells"
     python3 Tools/split_sample_grids.py "$fp_run/samples" "$runs/grid-cells" > /dev/null
-    echo "step,mean_bit_accuracy,majority_vote_bits_right" > "$runs/results/grid-accuracy.csv"
+    echo "step,mean_bit_accuracy,majority_vote_bits_right" > "$res/grid-accuracy.csv"
     for cells in "$runs"/grid-cells/step*; do
-      "$gfp" stego detect --decoder "$runs/encoder/decoder.h5" --expected "$fingerprint" --json "$cells" \
+      "$gfp" stego detect --decoder "$enc_run/decoder.h5" --expected "$fingerprint" --json "$cells" \
         | python3 -c "import json, sys; s = json.load(sys.stdin)['summary']; e = sys.argv[2]
 print(int(sys.argv[1][-7:]), round(s['meanBitAccuracy'], 4), sum(a == b for a, b in zip(s['majorityVote'], e)), sep=',')" \
-          "$cells" "$fingerprint" >> "$runs/results/grid-accuracy.csv" || true
+          "$cells" "$fingerprint" >> "$res/grid-accuracy.csv" || true
     done
-    cat "$runs/results/grid-accuracy.csv"
+    cat "$res/grid-accuracy.csv"
     ;;
   ship)
     mkdir -p Models/stego-fashion-mnist-32 Models/stego-gan-fashion-mnist-32
-    cp "$runs/encoder/encoder.h5" "$runs/encoder/decoder.h5" Models/stego-fashion-mnist-32/
+    cp "$enc_run/encoder.h5" "$enc_run/decoder.h5" Models/stego-fashion-mnist-32/
     echo "$fingerprint" > Models/stego-fashion-mnist-32/fingerprint.txt
     "$gfp" gan export --run "$fp_run" --out Models/stego-gan-fashion-mnist-32/generator.h5
     ;;
-  *) echo "unknown stage $stage (encoder embed gan-fp gan-tune gan-clean gan-wide gan-clean-wide evaluate grids ship)" >&2; exit 64 ;;
+  *) echo "unknown stage $stage (encoder encoder-robust embed gan-fp gan-tune gan-robust gan-robust-scratch gan-clean gan-wide gan-clean-wide decoder-attenuated evaluate grids ship)" >&2; exit 64 ;;
   esac
 done
