@@ -41,7 +41,7 @@ runs=${RUNS:-runs/stego-repro}
 stego_steps=${STEGO_STEPS:-12000}
 gan_steps=${GAN_STEPS:-10000}
 tune_gamma=${TUNE_GAMMA:-0.01}
-# The encoder/decoder pair: the first one (RUNS/encoder) or, with PAIR=robust, RUNS/encoder-robust.
+# The encoder/decoder pair: the 12,000-step one (RUNS/encoder) or, with PAIR=robust, RUNS/encoder-robust.
 case ${PAIR:-} in
   "") enc_run=$runs/encoder sfx="" ;;
   robust) enc_run=$runs/encoder-robust sfx=-robust ;;
@@ -66,9 +66,9 @@ resume_flag() { [ -f "$1/checkpoints/latest.h5" ] && echo --resume || true; }
 # fine-tune them from the model files with a fresh optimiser (the run folder's checkpoint would
 # be continued instead).
 first_pair_models() {
-  mkdir -p "$runs/encoder-models"
-  cp "$runs/encoder/encoder.h5" "$runs/encoder/decoder.h5" "$runs/encoder-models/"
-  echo "$runs/encoder-models"
+  mkdir -p "$runs/encoder-models" \
+    && cp "$runs/encoder/encoder.h5" "$runs/encoder/decoder.h5" "$runs/encoder-models/" \
+    && echo "$runs/encoder-models"
 }
 
 for stage in "${stages[@]}"; do
@@ -84,7 +84,8 @@ for stage in "${stages[@]}"; do
     # The encoder run's pair trained on together, each residual scaled by U[0.5, 1] before the
     # decoder, λ at its maximum from the first step: 6,000 steps. It starts from the two model files
     # alone (a fresh optimiser, as from Models/), copied apart from the run's checkpoint.
-    start=(--init-from "$(first_pair_models)"); [ -f "$runs/encoder-robust/checkpoints/latest.h5" ] && start=(--resume)
+    base=$(first_pair_models)   # a plain assignment: set -e stops the script when the copy fails
+    start=(--init-from "$base"); [ -f "$runs/encoder-robust/checkpoints/latest.h5" ] && start=(--resume)
     [ -f "$runs/encoder-robust/decoder.h5" ] || "$gfp" stego train --data fashion-mnist --resolution 32 --bits 100 \
       --decoder-negative-slope 0.2 --attenuate 0.5 --steps 6000 --checkpoint-every 250 \
       --out "$runs/encoder-robust" "${start[@]}"
@@ -152,7 +153,8 @@ for stage in "${stages[@]}"; do
     common=(--data fashion-mnist --resolution 32 --bits 100 --decoder-negative-slope 0.2 --freeze-encoder
             --attenuate 0.3 --checkpoint-every 500)
     if [ ! -f "$runs/dec-att03/decoder.h5" ]; then
-      start=(--init-from "${DECODER_BASE:-$(first_pair_models)}"); [ -f "$runs/dec-att03/checkpoints/latest.h5" ] && start=(--resume)
+      base=${DECODER_BASE:-}; [ -n "$base" ] || base=$(first_pair_models)
+      start=(--init-from "$base"); [ -f "$runs/dec-att03/checkpoints/latest.h5" ] && start=(--resume)
       "$gfp" stego train "${common[@]}" --steps 3000 --out "$runs/dec-att03" "${start[@]}"
     fi
     start=(--init-from "$runs/dec-att03"); [ -f "$runs/dec-att03n/checkpoints/latest.h5" ] && start=(--resume)
