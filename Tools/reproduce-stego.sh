@@ -62,6 +62,19 @@ stages=("$@")
 mkdir -p "$res"
 
 resume_flag() { [ -f "$1/checkpoints/latest.h5" ] && echo --resume || true; }
+# train_gan DATA OUT OPTIONS...: a GAN run of GAN_STEPS steps, resumed when OUT has a checkpoint.
+train_gan() {
+  local data=$1 out=$2; shift 2
+  "$gfp" gan train --data "$data" "$@" --steps "$gan_steps" --out "$out" $(resume_flag "$out")
+}
+# continue_gan DATA FROM OUT: FROM's last checkpoint trained on under R1 γ TUNE_GAMMA in a run of its
+# own (a new run: --resume refuses changed settings), resumed when OUT has a checkpoint; GAN_STEPS
+# counts from step 0, as in gan-fp.
+continue_gan() {
+  local data=$1 from=$2 out=$3; local start=(--init-from "$from")
+  [ -f "$out/checkpoints/latest.h5" ] && start=(--resume)
+  "$gfp" gan train --data "$data" "${gan_options[@]}" --gamma "$tune_gamma" --steps "$gan_steps" --out "$out" "${start[@]}"
+}
 # The 12,000-step pair's encoder.h5 and decoder.h5 alone in a folder (RUNS/encoder-models), for stages that
 # fine-tune them from the model files with a fresh optimiser (the run folder's checkpoint would
 # be continued instead).
@@ -108,42 +121,22 @@ for stage in "${stages[@]}"; do
         && mv "$res/embed-train.tmp" "$res/embed-train.json"
     }
     ;;
-  gan-fp)
-    "$gfp" gan train --data "$runs/embedded-train/images" "${gan_options[@]}" --steps "$gan_steps" \
-      --out "$runs/gan-fingerprinted" $(resume_flag "$runs/gan-fingerprinted")
-    ;;
+  gan-fp) train_gan "$runs/embedded-train/images" "$runs/gan-fingerprinted" "${gan_options[@]}" ;;
   gan-tune)
-    # The fingerprinted GAN continued from its last checkpoint with a weaker R1 penalty (a new run:
-    # --resume refuses changed settings); GAN_STEPS counts from step 0, as in gan-fp.
-    tuned="$runs/gan-fingerprinted-tuned"
-    start=(--init-from "$runs/gan-fingerprinted"); [ -f "$tuned/checkpoints/latest.h5" ] && start=(--resume)
-    "$gfp" gan train --data "$runs/embedded-train/images" "${gan_options[@]}" --gamma "$tune_gamma" \
-      --steps "$gan_steps" --out "$tuned" "${start[@]}"
+    # The fingerprinted GAN continued from its last checkpoint with a weaker R1 penalty.
+    continue_gan "$runs/embedded-train/images" "$runs/gan-fingerprinted" "$runs/gan-fingerprinted-tuned"
     ;;
   gan-robust)
     # The tuned GAN continued on the robust pair's training set (PAIR=robust embed first), γ TUNE_GAMMA.
-    out="$runs/gan-fingerprinted-robust"
-    start=(--init-from "$runs/gan-fingerprinted-tuned"); [ -f "$out/checkpoints/latest.h5" ] && start=(--resume)
-    "$gfp" gan train --data "$runs/embedded-train-robust/images" "${gan_options[@]}" --gamma "$tune_gamma" \
-      --steps "$gan_steps" --out "$out" "${start[@]}"
+    continue_gan "$runs/embedded-train-robust/images" "$runs/gan-fingerprinted-tuned" "$runs/gan-fingerprinted-robust"
     ;;
   gan-robust-scratch)
     # The GAN of gan-fp, from step 0, on the robust pair's training set.
-    "$gfp" gan train --data "$runs/embedded-train-robust/images" "${gan_options[@]}" --steps "$gan_steps" \
-      --out "$runs/gan-fingerprinted-robust-scratch" $(resume_flag "$runs/gan-fingerprinted-robust-scratch")
+    train_gan "$runs/embedded-train-robust/images" "$runs/gan-fingerprinted-robust-scratch" "${gan_options[@]}"
     ;;
-  gan-clean)
-    "$gfp" gan train --data fashion-mnist "${gan_options[@]}" --steps "$gan_steps" \
-      --out "$runs/gan-clean" $(resume_flag "$runs/gan-clean")
-    ;;
-  gan-wide)
-    "$gfp" gan train --data "$runs/embedded-train/images" "${wide_options[@]}" --steps "$gan_steps" \
-      --out "$runs/gan-fingerprinted-wide" $(resume_flag "$runs/gan-fingerprinted-wide")
-    ;;
-  gan-clean-wide)
-    "$gfp" gan train --data fashion-mnist "${wide_options[@]}" --steps "$gan_steps" \
-      --out "$runs/gan-clean-wide" $(resume_flag "$runs/gan-clean-wide")
-    ;;
+  gan-clean) train_gan fashion-mnist "$runs/gan-clean" "${gan_options[@]}" ;;
+  gan-wide) train_gan "$runs/embedded-train/images" "$runs/gan-fingerprinted-wide" "${wide_options[@]}" ;;
+  gan-clean-wide) train_gan fashion-mnist "$runs/gan-clean-wide" "${wide_options[@]}" ;;
   decoder-attenuated)
     # The encoder frozen (the fingerprinted set and its GAN stay valid); each residual scaled by
     # U[0.3, 1] before the decoder: 3,000 steps, then 7,000 more with Gaussian noise (σ 0.02) too.
