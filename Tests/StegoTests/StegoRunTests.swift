@@ -155,7 +155,7 @@ final class StegoRunTests: XCTestCase {
         // Fine-tuning finished networks starts with λ at its maximum, not with a second ramp from 0.
         let tunedLog = try String(contentsOf: tunedRun.url.appendingPathComponent("log.csv"), encoding: .utf8)
         let header = tunedLog.split(separator: "\n")[0].split(separator: ",")
-        let lambdaColumn = try XCTUnwrap(header.firstIndex(where: { $0.hasPrefix("l2") || $0.hasPrefix("lambda") }), "\(header)")
+        let lambdaColumn = try XCTUnwrap(header.firstIndex(of: "l2Weight"), "\(header)")
         for row in tunedLog.split(separator: "\n").dropFirst() {
             XCTAssertEqual(Float(row.split(separator: ",")[lambdaColumn]), 10, "λ of a fine-tuning step: \(row)")
         }
