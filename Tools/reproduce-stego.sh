@@ -21,7 +21,8 @@
 #   with PAIR=robust, embed, evaluate, grids and ship use that pair, RUNS/embedded-*-robust,
 #   RUNS/results-robust and (FP_RUN's default) RUNS/gan-fingerprinted-robust; gan-robust continues
 #   the tuned GAN on the robust pair's training set (γ TUNE_GAMMA; what Models/ ships), and
-#   gan-robust-scratch trains the same GAN from step 0 on it.
+#   gan-robust-scratch trains the same GAN from step 0 on it; gan-robust-scratch-tune continues
+#   that run under γ TUNE_GAMMA (RUNS/gan-fingerprinted-robust-scratch-tuned).
 #
 # Environment: RUNS (default runs/stego-repro), GFP (default: the release build), DECODER_BASE
 # (the folder decoder-attenuated starts from; default the 12,000-step pair's model files), PAIR (above), STEGO_STEPS
@@ -134,6 +135,12 @@ for stage in "${stages[@]}"; do
     # The GAN of gan-fp, from step 0, on the robust pair's training set.
     train_gan "$runs/embedded-train-robust/images" "$runs/gan-fingerprinted-robust-scratch" "${gan_options[@]}"
     ;;
+  gan-robust-scratch-tune)
+    # gan-robust-scratch's last checkpoint continued under R1 γ TUNE_GAMMA, as gan-tune continued
+    # gan-fp: a GAN whose whole history is the robust pair's images.
+    continue_gan "$runs/embedded-train-robust/images" "$runs/gan-fingerprinted-robust-scratch" \
+      "$runs/gan-fingerprinted-robust-scratch-tuned"
+    ;;
   gan-clean) train_gan fashion-mnist "$runs/gan-clean" "${gan_options[@]}" ;;
   gan-wide) train_gan "$runs/embedded-train/images" "$runs/gan-fingerprinted-wide" "${wide_options[@]}" ;;
   gan-clean-wide) train_gan fashion-mnist "$runs/gan-clean-wide" "${wide_options[@]}" ;;
@@ -203,6 +210,6 @@ print(int(sys.argv[1][-7:]), round(s['meanBitAccuracy'], 4), sum(a == b for a, b
     echo "$fingerprint" > Models/stego-fashion-mnist-32/fingerprint.txt
     "$gfp" gan export --run "$fp_run" --out Models/stego-gan-fashion-mnist-32/generator.h5
     ;;
-  *) echo "unknown stage $stage (encoder encoder-robust embed gan-fp gan-tune gan-robust gan-robust-scratch gan-clean gan-wide gan-clean-wide decoder-attenuated evaluate grids ship)" >&2; exit 64 ;;
+  *) echo "unknown stage $stage (encoder encoder-robust embed gan-fp gan-tune gan-robust gan-robust-scratch gan-robust-scratch-tune gan-clean gan-wide gan-clean-wide decoder-attenuated evaluate grids ship)" >&2; exit 64 ;;
   esac
 done
