@@ -58,7 +58,9 @@ def main():
               f"max {acc[order[-1]]:.3f}; the 20 worst bits hold {worst_share:.0%} of the missing accuracy; "
               f"{sum(a >= 0.9 for a in acc)} bits at >= 0.9, {sum(a < 0.6 for a in acc)} below 0.6")
         print("  worst (bit: accuracy):", ", ".join(f"{j}: {acc[j]:.3f}" for j in order[:args.worst]))
-    for i in range(0 if not args.no_correlation else len(accuracies), len(accuracies)):
+    if args.no_correlation:
+        return
+    for i in range(len(accuracies)):
         for k in range(i + 1, len(accuracies)):
             print(f"correlation of per-bit accuracies, {args.detections[i]} vs {args.detections[k]}: "
                   f"{pearson(accuracies[i], accuracies[k]):.3f}")
