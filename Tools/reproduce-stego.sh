@@ -22,7 +22,8 @@
 #   RUNS/results-robust and (FP_RUN's default) RUNS/gan-fingerprinted-robust; gan-robust continues
 #   the tuned GAN on the robust pair's training set (γ TUNE_GAMMA; what Models/ ships), and
 #   gan-robust-scratch trains the same GAN from step 0 on it; gan-robust-scratch-tune continues
-#   that run under γ TUNE_GAMMA (RUNS/gan-fingerprinted-robust-scratch-tuned).
+#   that run under γ TUNE_GAMMA (RUNS/gan-fingerprinted-robust-scratch-tuned). encoder-control is
+#   encoder-robust without the weakening (RUNS/encoder-control).
 #
 # Environment: RUNS (default runs/stego-repro), GFP (default: the release build), DECODER_BASE
 # (the folder decoder-attenuated starts from; default the 12,000-step pair's model files), PAIR (above), STEGO_STEPS
@@ -64,6 +65,16 @@ mkdir -p "$res"
 
 resume_flag() { [ -f "$1/checkpoints/latest.h5" ] && echo --resume || true; }
 # train_gan DATA OUT OPTIONS...: a GAN run of GAN_STEPS steps, resumed when OUT has a checkpoint.
+# finetune_pair OUT OPTIONS...: the 12,000-step pair trained on for 6,000 steps with OPTIONS, from the
+# two model files alone (a fresh optimiser, as from Models/), copied apart from the run's checkpoint;
+# resumed when OUT has a checkpoint, skipped when it has finished.
+finetune_pair() {
+  local out=$1; shift
+  local base; base=$(first_pair_models)   # apart from local: set -e stops the script when the copy fails
+  local start=(--init-from "$base"); [ -f "$out/checkpoints/latest.h5" ] && start=(--resume)
+  [ -f "$out/decoder.h5" ] || "$gfp" stego train --data fashion-mnist --resolution 32 --bits 100 \
+    --decoder-negative-slope 0.2 "$@" --steps 6000 --checkpoint-every 250 --out "$out" "${start[@]}"
+}
 train_gan() {
   local data=$1 out=$2; shift 2
   "$gfp" gan train --data "$data" "$@" --steps "$gan_steps" --out "$out" $(resume_flag "$out")
@@ -96,13 +107,12 @@ for stage in "${stages[@]}"; do
     ;;
   encoder-robust)
     # The encoder run's pair trained on together, each residual scaled by U[0.5, 1] before the
-    # decoder, λ at its maximum from the first step: 6,000 steps. It starts from the two model files
-    # alone (a fresh optimiser, as from Models/), copied apart from the run's checkpoint.
-    base=$(first_pair_models)   # a plain assignment: set -e stops the script when the copy fails
-    start=(--init-from "$base"); [ -f "$runs/encoder-robust/checkpoints/latest.h5" ] && start=(--resume)
-    [ -f "$runs/encoder-robust/decoder.h5" ] || "$gfp" stego train --data fashion-mnist --resolution 32 --bits 100 \
-      --decoder-negative-slope 0.2 --attenuate 0.5 --steps 6000 --checkpoint-every 250 \
-      --out "$runs/encoder-robust" "${start[@]}"
+    # decoder, λ at its maximum from the first step: 6,000 steps.
+    finetune_pair "$runs/encoder-robust" --attenuate 0.5
+    ;;
+  encoder-control)
+    # encoder-robust without the weakening: what 6,000 more steps alone do (RUNS/encoder-control).
+    finetune_pair "$runs/encoder-control"
     ;;
   embed)
     enc="$enc_run/encoder.h5" dec="$enc_run/decoder.h5"
@@ -210,6 +220,6 @@ print(int(sys.argv[1][-7:]), round(s['meanBitAccuracy'], 4), sum(a == b for a, b
     echo "$fingerprint" > Models/stego-fashion-mnist-32/fingerprint.txt
     "$gfp" gan export --run "$fp_run" --out Models/stego-gan-fashion-mnist-32/generator.h5
     ;;
-  *) echo "unknown stage $stage (encoder encoder-robust embed gan-fp gan-tune gan-robust gan-robust-scratch gan-robust-scratch-tune gan-clean gan-wide gan-clean-wide decoder-attenuated evaluate grids ship)" >&2; exit 64 ;;
+  *) echo "unknown stage $stage (encoder encoder-robust encoder-control embed gan-fp gan-tune gan-robust gan-robust-scratch gan-robust-scratch-tune gan-clean gan-wide gan-clean-wide decoder-attenuated evaluate grids ship)" >&2; exit 64 ;;
   esac
 done
