@@ -64,17 +64,19 @@ stages=("$@")
 mkdir -p "$res"
 
 resume_flag() { [ -f "$1/checkpoints/latest.h5" ] && echo --resume || true; }
-# train_gan DATA OUT OPTIONS...: a GAN run of GAN_STEPS steps, resumed when OUT has a checkpoint.
+# start_from OUT FROM: sets start to (--resume) when OUT has a checkpoint, else to (--init-from FROM).
+start_from() { if [ -n "$(resume_flag "$1")" ]; then start=(--resume); else start=(--init-from "$2"); fi; }
 # finetune_pair OUT OPTIONS...: the 12,000-step pair trained on for 6,000 steps with OPTIONS, from the
 # two model files alone (a fresh optimiser, as from Models/), copied apart from the run's checkpoint;
 # resumed when OUT has a checkpoint, skipped when it has finished.
 finetune_pair() {
   local out=$1; shift
   local base; base=$(first_pair_models)   # apart from local: set -e stops the script when the copy fails
-  local start=(--init-from "$base"); [ -f "$out/checkpoints/latest.h5" ] && start=(--resume)
+  local start; start_from "$out" "$base"
   [ -f "$out/decoder.h5" ] || "$gfp" stego train --data fashion-mnist --resolution 32 --bits 100 \
     --decoder-negative-slope 0.2 "$@" --steps 6000 --checkpoint-every 250 --out "$out" "${start[@]}"
 }
+# train_gan DATA OUT OPTIONS...: a GAN run of GAN_STEPS steps, resumed when OUT has a checkpoint.
 train_gan() {
   local data=$1 out=$2; shift 2
   "$gfp" gan train --data "$data" "$@" --steps "$gan_steps" --out "$out" $(resume_flag "$out")
@@ -83,8 +85,7 @@ train_gan() {
 # own (a new run: --resume refuses changed settings), resumed when OUT has a checkpoint; GAN_STEPS
 # counts from step 0, as in gan-fp.
 continue_gan() {
-  local data=$1 from=$2 out=$3; local start=(--init-from "$from")
-  [ -f "$out/checkpoints/latest.h5" ] && start=(--resume)
+  local data=$1 from=$2 out=$3 start; start_from "$out" "$from"
   "$gfp" gan train --data "$data" "${gan_options[@]}" --gamma "$tune_gamma" --steps "$gan_steps" --out "$out" "${start[@]}"
 }
 # The 12,000-step pair's encoder.h5 and decoder.h5 alone in a folder (RUNS/encoder-models), for stages that
@@ -164,10 +165,10 @@ for stage in "${stages[@]}"; do
             --attenuate 0.3 --checkpoint-every 500)
     if [ ! -f "$runs/dec-att03/decoder.h5" ]; then
       base=${DECODER_BASE:-}; [ -n "$base" ] || base=$(first_pair_models)
-      start=(--init-from "$base"); [ -f "$runs/dec-att03/checkpoints/latest.h5" ] && start=(--resume)
+      start_from "$runs/dec-att03" "$base"
       "$gfp" stego train "${common[@]}" --steps 3000 --out "$runs/dec-att03" "${start[@]}"
     fi
-    start=(--init-from "$runs/dec-att03"); [ -f "$runs/dec-att03n/checkpoints/latest.h5" ] && start=(--resume)
+    start_from "$runs/dec-att03n" "$runs/dec-att03"
     "$gfp" stego train "${common[@]}" --immunize noise:0.02 --steps 10000 --out "$runs/dec-att03n" "${start[@]}"
     ;;
   evaluate)
